@@ -1,0 +1,62 @@
+"""The FastAPI application factory and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from telehealth import __version__
+from telehealth.access_log import AccessLogMiddleware
+from telehealth.api import api_router
+from telehealth.pages import pages_router
+from telehealth.services import Services
+from telehealth.settings import Settings, load_settings
+from telehealth.storage import Database, upgrade_database
+from telehealth.web_root import find_web_root
+
+log = logging.getLogger("telehealth.app")
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Open everything the app needs; close all of it, in reverse, whatever happens."""
+    async with AsyncExitStack() as stack:
+        database = Database(settings.database_url)
+        stack.push_async_callback(database.close)
+        await database.ping()
+        await upgrade_database(database)
+        services = Services(
+            settings=settings, database=database, secret_key=settings.resolved_secret_key()
+        )
+        yield services
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_services(settings) as services:
+            app.state.services = services
+            log.info(
+                "started", extra={"version": __version__, "database": services.database.dialect}
+            )
+            yield
+            log.info("stopping")
+
+    app = FastAPI(
+        title="Telehealth assistant",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.add_middleware(AccessLogMiddleware)
+    app.include_router(api_router())
+    app.include_router(pages_router())
+    app.mount("/static", StaticFiles(directory=find_web_root()), name="static")
+    return app

@@ -1,0 +1,15 @@
+"""What the running app holds: opened in the lifespan, closed in it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telehealth.settings import Settings
+from telehealth.storage import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    secret_key: str

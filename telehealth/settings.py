@@ -1,0 +1,170 @@
+"""One settings class for the whole service, read from TELEHEALTH_* and `.env`."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "TELEHEALTH_"
+
+# Values that look like a secret but are well known; refused in production.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "changethis", "secret", "password", "dev", "test", "example"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+def _comma_list(value: object) -> object:
+    """Accept `a,b,c` from the environment as well as a JSON list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str = ""
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    secret_key: SecretStr | None = None
+
+    ice_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_secret: SecretStr | None = None
+    turn_credential_ttl_s: int = Field(default=3600, ge=60, le=86400)
+
+    speech_engine: Literal["auto", "vosk", "whisper", "off"] = "auto"
+    speech_language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+    vosk_model: Path | None = None
+    whisper_model: Path | None = None
+    models_dir: Path = Path("models")
+    tts_voice: str | None = None
+    tts_rate_wpm: int = Field(default=175, ge=80, le=450)
+
+    retention_days: int = Field(default=365, ge=1, le=3650)
+    invite_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
+    session_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("allowed_origins", "ice_servers", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        return _comma_list(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "memory://")):
+            raise ValueError("must start with redis://, rediss:// or memory://")
+        return value or None
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("ice_servers")
+    @classmethod
+    def _ice_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("stun:", "turn:", "turns:")):
+                raise ValueError(f"{url!r} is not a stun:, turn: or turns: URL")
+        return value
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'telehealth.db'}"
+        if not self.public_base_url:
+            shown_host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+            self.public_base_url = f"http://{shown_host}:{self.port}"
+        if not self.allowed_origins:
+            self.allowed_origins = [self.public_base_url]
+        if self.env == "production":
+            self._refuse_placeholders()
+        return self
+
+    def _refuse_placeholders(self) -> None:
+        secret = self.secret_key.get_secret_value() if self.secret_key else None
+        if secret is not None and (
+            secret.lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"secret_key: a placeholder or short secret is refused in production "
+                f"(use at least {MIN_SECRET_LENGTH} random characters)"
+            )
+        turn = self.turn_secret.get_secret_value() if self.turn_secret else None
+        if turn is not None and turn.lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("turn_secret: a placeholder secret is refused in production")
+
+    @property
+    def pubsub_url(self) -> str:
+        return self.redis_url or "memory://"
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated once into the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        # Created with owner-only permissions before anything is written.
+        path.touch(mode=0o600, exist_ok=False)
+        path.write_text(key, encoding="utf-8")
+        return key
+
+
+class SettingsError(Exception):
+    """Settings could not be loaded; the message is one line naming the setting."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    location = [str(part) for part in first["loc"]]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if location:
+        name = ENV_PREFIX + location[0].upper()
+        return f"invalid setting {name}: {message}"
+    # A model-level check names its setting in the message ("secret_key: ...").
+    field, _, rest = message.partition(": ")
+    if rest:
+        return f"invalid setting {ENV_PREFIX}{field.upper()}: {rest}"
+    return f"invalid settings: {message}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None

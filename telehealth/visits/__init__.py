@@ -1,0 +1,1 @@
+"""Visits, their lifecycle and their patient invites."""

@@ -1,0 +1,74 @@
+"""The app factory: start, probes, docs, pages, clean stop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+
+from telehealth.app import create_app
+from telehealth.storage import DatabaseUnavailable
+from tests.conftest import make_settings
+
+
+@pytest_asyncio.fixture
+async def client(tmp_path: Path, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(make_settings(tmp_path, database_url=database_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+@pytest.mark.asyncio
+async def test_probes(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "ready"
+    assert body["database"]["ok"] is True
+    assert body["database"]["dialect"] in {"sqlite", "postgresql"}
+
+
+@pytest.mark.asyncio
+async def test_docs_and_pages(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/docs")).status_code == 200
+    schema = (await client.get("/openapi.json")).json()
+    assert "/healthz" in schema["paths"]
+    index = await client.get("/")
+    assert index.status_code == 200
+    assert "<h1>" in index.text
+    css = await client.get("/static/css/site.css")
+    assert css.status_code == 200 and "prefers-reduced-motion" in css.text
+
+
+@pytest.mark.asyncio
+async def test_readyz_reports_a_lost_database(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path))
+    async with app.router.lifespan_context(app):
+        await app.state.services.database.close()
+        app.state.services.database.url = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
+        from telehealth.storage.database import create_engine
+
+        app.state.services.database.engine = create_engine(app.state.services.database.url)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/readyz")
+        await app.state.services.database.close()
+    assert response.status_code == 503
+    assert response.json()["database"]["ok"] is False
+
+
+@pytest.mark.asyncio
+async def test_start_fails_clearly_without_a_database(tmp_path: Path) -> None:
+    app: FastAPI = create_app(
+        make_settings(tmp_path, database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    )
+    with pytest.raises(DatabaseUnavailable, match="cannot reach the database at"):
+        async with app.router.lifespan_context(app):
+            pass
