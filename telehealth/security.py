@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -31,6 +32,16 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("a password nobody has")
+
+
+def spend_password_check(password: str) -> None:
+    """Cost as much as a real check, so timing does not tell which emails exist."""
+    verify_password(_dummy_hash(), password)
 
 
 def new_token() -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from telehealth.api import health
+from telehealth.api import auth, health, ice, patient, visits
 
 
 def api_router() -> APIRouter:
     router = APIRouter()
-    router.include_router(health.router)
+    for module in (health, auth, visits, patient, ice):
+        router.include_router(module.router)
     return router

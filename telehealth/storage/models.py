@@ -105,3 +105,28 @@ class AuditEvent(Base):
     # Identifiers and outcomes only, never PHI.
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class SessionKind(enum.StrEnum):
+    clinician = "clinician"
+    patient = "patient"
+
+
+class Session(Base):
+    """A login (clinician) or an opened invite (patient, scoped to one visit)."""
+
+    __tablename__ = "sessions"
+
+    # SHA-256 of the cookie value; the value itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    clinician_id: Mapped[str | None] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE"), default=None
+    )
+    visit_id: Mapped[str | None] = mapped_column(
+        ForeignKey("visits.id", ondelete="CASCADE"), default=None
+    )
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

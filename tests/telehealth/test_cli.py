@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 TELEHEALTH = [sys.executable, "-m", "telehealth"]
 
@@ -82,18 +81,43 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
 
 
 def test_clinician_create_and_its_errors(tmp_path: Path) -> None:
-    args = ("clinician", "create", "--email", "Grace@Clinic.example", "--name", "Dr Grace",
-            "--password-stdin")
+    args = (
+        "clinician",
+        "create",
+        "--email",
+        "Grace@Clinic.example",
+        "--name",
+        "Dr Grace",
+        "--password-stdin",
+    )
     created = telehealth(tmp_path, *args, stdin="correct horse battery\n")
     assert created.returncode == 0, created.stderr
     assert created.stdout.strip() == "created clinician grace@clinic.example"
     again = telehealth(tmp_path, *args, stdin="correct horse battery\n")
     assert_one_clear_line(again, 1, "already exists")
-    weak = telehealth(tmp_path, "clinician", "create", "--email", "x@y.example", "--name", "X",
-                      "--password-stdin", stdin="short\n")
+    weak = telehealth(
+        tmp_path,
+        "clinician",
+        "create",
+        "--email",
+        "x@y.example",
+        "--name",
+        "X",
+        "--password-stdin",
+        stdin="short\n",
+    )
     assert_one_clear_line(weak, 1, "at least 12 characters")
-    bad_email = telehealth(tmp_path, "clinician", "create", "--email", "nobody", "--name", "X",
-                           "--password-stdin", stdin="long enough password\n")
+    bad_email = telehealth(
+        tmp_path,
+        "clinician",
+        "create",
+        "--email",
+        "nobody",
+        "--name",
+        "X",
+        "--password-stdin",
+        stdin="long enough password\n",
+    )
     assert_one_clear_line(bad_email, 1, "not an email address")
 
 

@@ -1,0 +1,118 @@
+"""The clinician's visits: create, list, cancel, re-invite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from telehealth.api.schemas import VisitCreate, VisitList, VisitOut, VisitWithInvite
+from telehealth.auth.deps import CurrentClinician
+from telehealth.deps import SessionDep, SettingsDep
+from telehealth.storage.models import VisitStatus
+from telehealth.visits.lifecycle import InvalidTransition
+from telehealth.visits.service import (
+    VisitNotFound,
+    create_visit,
+    get_visit,
+    invite_url,
+    issue_invite,
+    list_visits,
+    set_status,
+)
+
+router = APIRouter(prefix="/api/visits", tags=["visits"])
+
+
+def _day_bounds(now: datetime) -> tuple[datetime, datetime]:
+    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create(
+    body: VisitCreate, clinician: CurrentClinician, session: SessionDep, settings: SettingsDep
+) -> VisitWithInvite:
+    """Schedule a visit and get its patient invite link (shown once)."""
+    assert clinician.clinician_id is not None
+    visit, invite = await create_visit(
+        session,
+        clinician_id=clinician.clinician_id,
+        scheduled_at=body.scheduled_at,
+        patient_label=body.patient_label,
+        invite_ttl=timedelta(hours=settings.invite_ttl_hours),
+    )
+    return VisitWithInvite(
+        visit=VisitOut.of(visit),
+        invite_url=invite_url(settings.public_base_url, invite.token),
+        invite_expires_at=invite.expires_at,
+    )
+
+
+@router.get("")
+async def list_(
+    clinician: CurrentClinician,
+    session: SessionDep,
+    range_: Literal["today", "upcoming"] = Query("today", alias="range"),
+) -> VisitList:
+    """Today's visits (UTC day), or upcoming ones (from now, 30 days)."""
+    assert clinician.clinician_id is not None
+    now = datetime.now(UTC)
+    if range_ == "today":
+        start, end = _day_bounds(now)
+    else:
+        start, end = now - timedelta(hours=1), now + timedelta(days=30)
+    visits = await list_visits(session, clinician_id=clinician.clinician_id, start=start, end=end)
+    return VisitList(range=range_, visits=[VisitOut.of(v) for v in visits])
+
+
+async def _own_visit(session: SessionDep, clinician: CurrentClinician, visit_id: str) -> VisitOut:
+    try:
+        return VisitOut.of(await get_visit(session, visit_id, clinician_id=clinician.clinician_id))
+    except VisitNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such visit") from None
+
+
+@router.get("/{visit_id}")
+async def read(visit_id: str, clinician: CurrentClinician, session: SessionDep) -> VisitOut:
+    """One of the clinician's visits."""
+    return await _own_visit(session, clinician, visit_id)
+
+
+@router.post("/{visit_id}/cancel")
+async def cancel(visit_id: str, clinician: CurrentClinician, session: SessionDep) -> VisitOut:
+    """Cancel a visit that has not ended."""
+    try:
+        visit = await get_visit(session, visit_id, clinician_id=clinician.clinician_id)
+        await set_status(
+            session,
+            visit,
+            VisitStatus.cancelled,
+            actor_type="clinician",
+            actor_id=clinician.clinician_id,
+        )
+    except VisitNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such visit") from None
+    except InvalidTransition as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return VisitOut.of(visit)
+
+
+@router.post("/{visit_id}/invite", status_code=status.HTTP_201_CREATED)
+async def reinvite(
+    visit_id: str, clinician: CurrentClinician, session: SessionDep, settings: SettingsDep
+) -> VisitWithInvite:
+    """A new invite link for the visit (earlier links stay valid until they expire)."""
+    try:
+        visit = await get_visit(session, visit_id, clinician_id=clinician.clinician_id)
+    except VisitNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such visit") from None
+    invite = await issue_invite(
+        session, visit, invite_ttl=timedelta(hours=settings.invite_ttl_hours)
+    )
+    return VisitWithInvite(
+        visit=VisitOut.of(visit),
+        invite_url=invite_url(settings.public_base_url, invite.token),
+        invite_expires_at=invite.expires_at,
+    )

@@ -1,0 +1,1 @@
+"""Who is asking: clinician logins and patient sessions opened from an invite."""

@@ -1,0 +1,52 @@
+"""Dependencies that authenticate a request by its session cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Cookie, Depends, HTTPException, status
+
+from telehealth.auth.sessions import CLINICIAN_COOKIE, PATIENT_COOKIE, Principal, resolve
+from telehealth.deps import SessionDep
+from telehealth.storage.models import SessionKind
+
+
+async def current_clinician(
+    session: SessionDep,
+    token: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None,
+) -> Principal:
+    principal = await resolve(session, token, SessionKind.clinician)
+    if principal is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in")
+    return principal
+
+
+async def current_patient(
+    session: SessionDep,
+    token: Annotated[str | None, Cookie(alias=PATIENT_COOKIE)] = None,
+) -> Principal:
+    principal = await resolve(session, token, SessionKind.patient)
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "your visit link has expired; ask the clinic for a new one",
+        )
+    return principal
+
+
+async def any_participant(
+    session: SessionDep,
+    clinician_token: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None,
+    patient_token: Annotated[str | None, Cookie(alias=PATIENT_COOKIE)] = None,
+) -> Principal:
+    principal = await resolve(session, clinician_token, SessionKind.clinician) or await resolve(
+        session, patient_token, SessionKind.patient
+    )
+    if principal is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in or open your visit link")
+    return principal
+
+
+CurrentClinician = Annotated[Principal, Depends(current_clinician)]
+CurrentPatient = Annotated[Principal, Depends(current_patient)]
+AnyParticipant = Annotated[Principal, Depends(any_participant)]
