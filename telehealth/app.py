@@ -9,10 +9,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from signaling.hub import RoomHub
+from signaling.pubsub import create_backend
 from telehealth import __version__
 from telehealth.access_log import AccessLogMiddleware
 from telehealth.api import api_router
 from telehealth.pages import pages_router
+from telehealth.realtime import socket
+from telehealth.realtime.transitions import VisitStatusRecorder
 from telehealth.services import Services
 from telehealth.settings import Settings, load_settings
 from telehealth.storage import Database, upgrade_database
@@ -29,8 +33,20 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(database.close)
         await database.ping()
         await upgrade_database(database)
+        events = create_backend(settings.pubsub_url)
+        await events.connect()
+        stack.push_async_callback(events.close)
+        recorder = VisitStatusRecorder(database)
+        recorder.start()
+        stack.push_async_callback(recorder.stop)
+        hub = RoomHub(events, on_transition=recorder)
+        stack.push_async_callback(hub.close)
         services = Services(
-            settings=settings, database=database, secret_key=settings.resolved_secret_key()
+            settings=settings,
+            database=database,
+            secret_key=settings.resolved_secret_key(),
+            events=events,
+            hub=hub,
         )
         yield services
 
@@ -57,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(AccessLogMiddleware)
     app.include_router(api_router())
+    app.include_router(socket.router)
     app.include_router(pages_router())
     app.mount("/static", StaticFiles(directory=find_web_root()), name="static")
     return app

@@ -17,6 +17,7 @@ import typer
 from telehealth import __version__
 from telehealth.clinicians import ClinicianExists, count_clinicians, create_clinician
 from telehealth.demo import create_demo, describe_demo
+from telehealth.intake.cli import intake_app
 from telehealth.security import WeakPassword
 from telehealth.settings import Settings, SettingsError, load_settings
 from telehealth.storage import Database, DatabaseUnavailable, upgrade_database
@@ -34,6 +35,7 @@ models_app = typer.Typer(help="Speech models.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(clinician_app, name="clinician")
 app.add_typer(models_app, name="models")
+app.add_typer(intake_app, name="intake")
 
 
 class CommandFailed(Exception):

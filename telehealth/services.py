@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from signaling.hub import RoomHub
+from signaling.pubsub import EventLog
 from telehealth.settings import Settings
 from telehealth.storage import Database
 
@@ -13,3 +15,5 @@ class Services:
     settings: Settings
     database: Database
     secret_key: str
+    events: EventLog
+    hub: RoomHub

@@ -1,0 +1,1 @@
+"""Real-time rooms: the signaling hub wired to storage, and the websocket endpoint."""

@@ -1,0 +1,203 @@
+"""The visit websocket: a thin pump between a browser and the room hub.
+
+Authentication, the Origin check and mapping errors to close codes happen here and only
+here; the room logic lives in `signaling`. Close codes are documented in docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import cast
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from signaling.connection import Connection
+from signaling.errors import (
+    BackendUnavailable,
+    ConnectionClosed,
+    HubClosed,
+    ProtocolError,
+    RateLimited,
+    RoomEnded,
+    RoomFull,
+)
+from signaling.messages import (
+    encode_server_message,
+    parse_client_message,
+    parse_hello,
+    protocol_error_notice,
+)
+from signaling.peers import PeerInfo
+from signaling.server_messages import CloseReason, ServerMessage
+from telehealth.auth.sessions import CLINICIAN_COOKIE, PATIENT_COOKIE, Principal, resolve
+from telehealth.services import Services
+from telehealth.storage.models import SessionKind, Visit
+from telehealth.visits.lifecycle import is_open
+
+log = logging.getLogger("telehealth.ws")
+router = APIRouter()
+
+MAX_MESSAGE_BYTES = 64 * 1024
+HELLO_TIMEOUT_S = 10.0
+IDLE_TIMEOUT_S = 60.0
+
+
+class Close:
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    POLICY = 1008
+    TOO_BIG = 1009
+    SERVER_ERROR = 1011
+    BAD_MESSAGE = 4400
+    UNAUTHENTICATED = 4401
+    FORBIDDEN = 4403
+    TIMEOUT = 4408
+    REPLACED = 4409
+    VISIT_CLOSED = 4410
+    SLOW_CONSUMER = 4429
+
+
+CLOSE_FOR_REASON: dict[CloseReason, int] = {
+    "left": Close.NORMAL,
+    "call_ended": Close.NORMAL,
+    "denied": Close.VISIT_CLOSED,
+    "room_ended": Close.VISIT_CLOSED,
+    "room_full": Close.POLICY,
+    "replaced": Close.REPLACED,
+    "expired": Close.TIMEOUT,
+    "slow_consumer": Close.SLOW_CONSUMER,
+    "send_failed": Close.GOING_AWAY,
+    "hub_closed": Close.GOING_AWAY,
+    "backend_unavailable": Close.SERVER_ERROR,
+}
+
+
+class Rejected(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+async def _authenticate(services: Services, websocket: WebSocket, visit_id: str) -> PeerInfo:
+    origin = websocket.headers.get("origin")
+    if origin is None or origin.rstrip("/") not in services.settings.allowed_origins:
+        raise Rejected(Close.FORBIDDEN, "origin not allowed")
+    async with services.database.session() as session:
+        principal: Principal | None = await resolve(
+            session, websocket.cookies.get(CLINICIAN_COOKIE), SessionKind.clinician
+        ) or await resolve(session, websocket.cookies.get(PATIENT_COOKIE), SessionKind.patient)
+        if principal is None:
+            raise Rejected(Close.UNAUTHENTICATED, "not signed in or session expired")
+        visit = await session.get(Visit, visit_id)
+        if principal.kind == SessionKind.clinician:
+            allowed = visit is not None and visit.clinician_id == principal.clinician_id
+        else:
+            allowed = visit is not None and principal.visit_id == visit_id
+        if not allowed or visit is None:
+            raise Rejected(Close.FORBIDDEN, "this session is not for that visit")
+        if not is_open(visit.status):
+            raise Rejected(Close.VISIT_CLOSED, "this visit is closed")
+    if principal.kind == SessionKind.clinician:
+        return PeerInfo(
+            peer_id=f"c-{principal.clinician_id}", role="clinician", name=principal.display_name
+        )
+    # Stable per patient session, so a reconnect is the same participant.
+    return PeerInfo(
+        peer_id=f"p-{principal.session_hash[:20]}",
+        role="patient",
+        name=principal.display_name or "Patient",
+    )
+
+
+async def _receive_text(websocket: WebSocket, timeout_s: float) -> str:
+    async with asyncio.timeout(timeout_s):
+        message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(int(message.get("code") or Close.NORMAL))
+    data = message.get("text")
+    if data is None:
+        raw = message.get("bytes") or b""
+        if len(raw) > MAX_MESSAGE_BYTES:
+            raise Rejected(Close.TOO_BIG, "message too big")
+        raise ProtocolError("send JSON text frames")
+    if len(data) > MAX_MESSAGE_BYTES:  # uvicorn enforces this too (ws_max_size)
+        raise Rejected(Close.TOO_BIG, "message too big")
+    return cast(str, data)
+
+
+@router.websocket("/ws/visits/{visit_id}")
+async def visit_socket(websocket: WebSocket, visit_id: str) -> None:
+    services = cast(Services, websocket.app.state.services)
+    await websocket.accept()
+    try:
+        peer = await _authenticate(services, websocket, visit_id)
+        try:
+            hello = parse_hello(await _receive_text(websocket, HELLO_TIMEOUT_S))
+        except ProtocolError as error:
+            raise Rejected(Close.BAD_MESSAGE, str(error)) from None
+        except TimeoutError:
+            raise Rejected(Close.TIMEOUT, "no hello in time") from None
+        code, reason = await _pump(services, websocket, visit_id, peer, hello.resume_token)
+    except Rejected as rejection:
+        code, reason = rejection.code, rejection.reason
+    except WebSocketDisconnect:
+        return
+    if websocket.application_state == WebSocketState.CONNECTED:
+        with contextlib.suppress(RuntimeError):  # the client closed at the same moment
+            await websocket.close(code=code, reason=reason[:120])
+
+
+async def _pump(
+    services: Services,
+    websocket: WebSocket,
+    visit_id: str,
+    peer: PeerInfo,
+    resume_token: str | None,
+) -> tuple[int, str]:
+    async def send(message: ServerMessage) -> None:
+        await websocket.send_text(encode_server_message(message))
+
+    try:
+        async with services.hub.connect(visit_id, peer, send, resume_token) as connection:
+            closed = asyncio.create_task(connection.wait_closed())
+            try:
+                return await _read_until_closed(websocket, connection, closed)
+            finally:
+                closed.cancel()
+    except (RoomEnded, RoomFull) as error:
+        return Close.VISIT_CLOSED, str(error) or "the visit is closed"
+    except BackendUnavailable:
+        log.error("room backend unavailable", extra={"visit_id": visit_id})
+        return Close.SERVER_ERROR, "rooms are unavailable; try again"
+    except HubClosed:
+        return Close.GOING_AWAY, "server shutting down"
+
+
+async def _read_until_closed(
+    websocket: WebSocket, connection: Connection, closed: asyncio.Task[CloseReason | None]
+) -> tuple[int, str]:
+    while True:
+        receive = asyncio.create_task(_receive_text(websocket, IDLE_TIMEOUT_S))
+        done, _ = await asyncio.wait({receive, closed}, return_when=asyncio.FIRST_COMPLETED)
+        if closed in done:
+            receive.cancel()
+            reason = closed.result() or "left"
+            # Let the sender flush the final message (bye, call_ended) before closing.
+            return CLOSE_FOR_REASON.get(reason, Close.NORMAL), reason
+        try:
+            raw = receive.result()
+        except TimeoutError:
+            return Close.TIMEOUT, "idle for too long"
+        try:
+            message = parse_client_message(raw)
+            await connection.submit(message)
+        except RateLimited:
+            return Close.POLICY, "too many messages"
+        except ConnectionClosed:
+            continue
+        except ProtocolError as error:
+            await websocket.send_text(encode_server_message(protocol_error_notice(error)))
