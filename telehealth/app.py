@@ -19,6 +19,7 @@ from telehealth.realtime import socket
 from telehealth.realtime.transitions import VisitStatusRecorder
 from telehealth.services import Services
 from telehealth.settings import Settings, load_settings
+from telehealth.speech import SpeechService
 from telehealth.storage import Database, upgrade_database
 from telehealth.web_root import find_web_root
 
@@ -36,6 +37,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         events = create_backend(settings.pubsub_url)
         await events.connect()
         stack.push_async_callback(events.close)
+        speech = SpeechService(settings)
+        stack.push_async_callback(speech.close)
+        await speech.start()
         recorder = VisitStatusRecorder(database)
         recorder.start()
         stack.push_async_callback(recorder.stop)
@@ -47,6 +51,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             secret_key=settings.resolved_secret_key(),
             events=events,
             hub=hub,
+            speech=speech,
         )
         yield services
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from signaling.hub import RoomHub
 from signaling.pubsub import EventLog
 from telehealth.settings import Settings
+from telehealth.speech import SpeechService
 from telehealth.storage import Database
 
 
@@ -17,3 +18,4 @@ class Services:
     secret_key: str
     events: EventLog
     hub: RoomHub
+    speech: SpeechService

@@ -77,8 +77,11 @@ class RedisEventLog(EventLog):
             max_connections=self.max_connections,
             timeout=self.timeout_s,
             socket_connect_timeout=self.timeout_s,
-            # A blocked XREAD legitimately waits block_ms before the server answers.
-            socket_timeout=self.block_ms / 1000 + self.timeout_s,
+            # No socket_timeout: with one, redis-py wraps every send in asyncio.wait_for,
+            # which on Python 3.11 swallows a task's cancellation when the send completes
+            # at the same moment (a detached room reader would then block on). Every
+            # command is bounded by our own asyncio.timeout instead.
+            socket_timeout=None,
         )
         self._client = redis_async.Redis(connection_pool=pool)
         self._closed = False
@@ -137,17 +140,18 @@ class RedisEventLog(EventLog):
             if client is None:
                 return
             try:
-                reply: Any = await client.xread(
-                    {key: last_id}, count=self.read_count, block=self.block_ms
-                )
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                async with asyncio.timeout(self.block_ms / 1000 + self.timeout_s):
+                    reply: Any = await client.xread(
+                        {key: last_id}, count=self.read_count, block=self.block_ms
+                    )
+            except (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError) as exc:
                 if self._client is None:
                     return  # closed while reading
                 now = time.monotonic()
                 failing_since = failing_since or now
                 if now - failing_since > self.retry_s:
                     raise BackendUnavailable(f"redis unreachable: {type(exc).__name__}") from exc
-                logger.warning("redis read failed (%r); retrying", exc, exc_info=True)
+                logger.warning("redis read failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(min(1.0, self.retry_s / 5))
                 continue
             except RedisError as exc:

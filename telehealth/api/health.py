@@ -30,5 +30,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     except DatabaseUnavailable:
         ready = False
         body["database"] = {"ok": False, "dialect": services.database.dialect}
+    body["speech"] = services.speech.status()
+    ready = ready and bool(body["speech"]["ok"])
     body["status"] = "ready" if ready else "not_ready"
     return JSONResponse(body, status_code=200 if ready else 503)

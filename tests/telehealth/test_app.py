@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -72,3 +74,39 @@ async def test_start_fails_clearly_without_a_database(tmp_path: Path) -> None:
     with pytest.raises(DatabaseUnavailable, match="cannot reach the database at"):
         async with app.router.lifespan_context(app):
             pass
+
+
+async def readyz_after_loading(client: httpx.AsyncClient) -> dict[str, Any]:
+    """/readyz once the speech engine has finished loading (or failed to)."""
+    for _ in range(600):
+        body: dict[str, Any] = (await client.get("/readyz")).json()
+        if body["speech"].get("problem") != "loading":
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError("the speech engine was still loading after 60 s")
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_readyz_waits_for_the_speech_engine_and_names_it(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path, speech_engine="auto"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            body = await readyz_after_loading(client)
+    speech = body["speech"]
+    assert body["status"] == "ready"
+    assert speech["active"]["engine"] == "whisper"
+    assert speech["active"]["language"] == "en"
+    assert speech["active"]["model"] == "whisper-tiny.en"
+
+
+@pytest.mark.asyncio
+async def test_readyz_reports_a_missing_model(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path, speech_engine="vosk", speech_language="fr"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            body = await readyz_after_loading(client)
+    assert body["status"] == "not_ready"
+    assert "no vosk model for language 'fr'" in body["speech"]["problem"]

@@ -1,75 +1,26 @@
-"""The `telehealth` command line."""
+"""Commands that run and administer the server: serve, demo, db, clinician, version."""
 
 from __future__ import annotations
 
-import asyncio
 import errno
-import functools
 import getpass
-import json
 import socket
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
 
 from telehealth import __version__
+from telehealth.cli.common import CommandFailed, PortInUse, expected_failures, run
 from telehealth.clinicians import ClinicianExists, count_clinicians, create_clinician
 from telehealth.demo import create_demo, describe_demo
-from telehealth.intake.cli import intake_app
 from telehealth.security import WeakPassword
-from telehealth.settings import Settings, SettingsError, load_settings
+from telehealth.settings import Settings, load_settings
 from telehealth.storage import Database, DatabaseUnavailable, upgrade_database
 from telehealth.storage.migrate import current_revision
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-app = typer.Typer(
-    help="On-premise telehealth service.", no_args_is_help=True, pretty_exceptions_enable=False
-)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 clinician_app = typer.Typer(help="Clinician accounts.", no_args_is_help=True)
-models_app = typer.Typer(help="Speech models.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(clinician_app, name="clinician")
-app.add_typer(models_app, name="models")
-app.add_typer(intake_app, name="intake")
-
-
-class CommandFailed(Exception):
-    """An expected failure: printed as one line, exit status 1."""
-
-
-class PortInUse(CommandFailed):
-    pass
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def expected_failures(command: Callable[P, T]) -> Callable[P, T]:
-    """Turn the failures an operator can cause into one clear line and a non-zero exit."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return command(*args, **kwargs)
-        except SettingsError as error:
-            raise fail(str(error), code=2) from None
-        except (DatabaseUnavailable, CommandFailed) as error:
-            raise fail(str(error)) from None
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coroutine)
 
 
 async def _open_database(settings: Settings) -> Database:
@@ -94,14 +45,12 @@ def check_port_free(host: str, port: int) -> None:
             raise CommandFailed(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
-@app.command()
 @expected_failures
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
 
 
-@app.command()
 @expected_failures
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address (TELEHEALTH_HOST).")] = None,
@@ -151,7 +100,6 @@ async def _prepare_first_start(settings: Settings) -> str | None:
         await database.close()
 
 
-@app.command()
 @expected_failures
 def demo() -> None:
     """Create (or reset) the demo clinician and schedule a demo visit."""
@@ -222,31 +170,9 @@ def clinician_create(
     typer.echo(f"created clinician {created}")
 
 
-@models_app.command("list")
-@expected_failures
-def models_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Which speech engines and models are installed, and which are active."""
-    from telehealth.speech import describe_models
-
-    settings = load_settings()
-    report = describe_models(settings)
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-        return
-    typer.echo(f"speech engine setting: {report['setting']} (language {report['language']})")
-    active = report["active"]
-    if active:
-        typer.echo(f"active: {active['engine']} {active['model']} [{active['language']}]")
-    else:
-        typer.echo(f"active: none ({report['problem']})")
-    typer.echo("installed:")
-    for model in report["installed"]:
-        typer.echo(
-            f"  {model['engine']:8} {model['model']:32} {model['language']:4} {model['path']}"
-        )
-
-
-def main() -> None:
-    app()
+def register(app: typer.Typer) -> None:
+    app.command()(version)
+    app.command()(serve)
+    app.command()(demo)
+    app.add_typer(db_app, name="db")
+    app.add_typer(clinician_app, name="clinician")

