@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     tts_voice: str | None = None
     tts_rate_wpm: int = Field(default=175, ge=80, le=450)
 
+    intake_questionnaire: Path | None = None
+    emergency_number: str | None = Field(default=None, pattern=r"^[0-9+*#]{2,15}$")
+    wake_phrase: str = Field(default="assistant", min_length=3, max_length=40)
+
     retention_days: int = Field(default=365, ge=1, le=3650)
     invite_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     session_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
