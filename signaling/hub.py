@@ -29,7 +29,7 @@ from contextlib import asynccontextmanager
 from typing import TypedDict
 
 from signaling.connection import Connection, SendCallback
-from signaling.errors import BackendUnavailable, HubClosed, RoomEnded, RoomFull
+from signaling.errors import BackendError, BackendUnavailable, HubClosed, RoomEnded, RoomFull
 from signaling.events import (
     CaptionEvent,
     DisconnectEvent,
@@ -142,8 +142,7 @@ class RoomHub:
         """
         if self._closed:
             raise HubClosed("the room hub is closed")
-        if not _VISIT_ID.match(visit_id):
-            raise ValueError("visit ids have 1-128 characters of [A-Za-z0-9_.:-]")
+        self._channel(visit_id)  # validates the id before anything is set up
         replica = self._replica_for(visit_id)
 
         async def submit(connection: Connection, message: ClientMessage) -> None:
@@ -164,7 +163,11 @@ class RoomHub:
         connection.start()
         published = False
         try:
-            published = await self._join(replica, connection, resume_token)
+            applied = await self._publish_join(replica, connection, resume_token)
+            # From here on the join may be applied (even late), so leaving must publish
+            # a disconnect unless the room itself ended the session.
+            published = True
+            await self._await_join(connection, applied)
             yield connection
         finally:
             await self._leave(replica, connection, published)
@@ -236,10 +239,10 @@ class RoomHub:
         if self._replicas.get(replica.visit_id) is replica:
             del self._replicas[replica.visit_id]
 
-    async def _join(
+    async def _publish_join(
         self, replica: VisitReplica, connection: Connection, resume_token: str | None
-    ) -> bool:
-        """Publish the join and wait until it is applied; return True once published."""
+    ) -> asyncio.Future[None]:
+        """Publish the join; return a future resolved when the replica has applied it."""
         event = JoinEvent(
             **self._stamp(),
             peer=connection.peer,
@@ -254,11 +257,14 @@ class RoomHub:
         except BaseException:
             replica.forget(event.event_id)
             raise
+        return applied
+
+    async def _await_join(self, connection: Connection, applied: asyncio.Future[None]) -> None:
+        """Wait until the join is applied; raise if the room or the log refused it."""
         try:
             async with asyncio.timeout(self._join_timeout_s):
                 await applied
         except TimeoutError:
-            replica.pending.pop(event.event_id, None)
             raise BackendUnavailable("the visit's event log did not deliver the join") from None
         if connection.close_reason == "backend_unavailable":
             raise BackendUnavailable("lost the visit's event log while joining")
@@ -272,7 +278,6 @@ class RoomHub:
             if refusal == "room_ended":
                 raise RoomEnded("the call of this visit has ended")
             raise RoomFull("the room of this visit is full")
-        return True
 
     async def _leave(self, replica: VisitReplica, connection: Connection, published: bool) -> None:
         peer_id = connection.peer.peer_id
@@ -322,9 +327,16 @@ class RoomHub:
                 await self._backend.append(channel, data)
         except TimeoutError:
             raise BackendUnavailable("the event log did not accept an event in time") from None
+        except BackendUnavailable:
+            raise
+        except BackendError as exc:
+            # Whatever the log refused (out of memory, closed...), to the app it is down.
+            raise BackendUnavailable(f"the event log refused an event: {exc}") from exc
 
     def _stamp(self) -> _Stamp:
         return {"event_id": uuid.uuid4().hex, "origin": self.hub_id, "now": self._clock()}
 
     def _channel(self, visit_id: str) -> str:
+        if not _VISIT_ID.match(visit_id):
+            raise ValueError("visit ids have 1-128 characters of [A-Za-z0-9_.:-]")
         return self._channel_prefix + visit_id

@@ -16,15 +16,19 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from signaling.errors import ProtocolError
 from signaling.peers import PeerId
 from signaling.server_messages import (
-    PROTOCOL_VERSION,
+    PROTOCOL_VERSION as PROTOCOL_VERSION,
+)
+from signaling.server_messages import (
     ChatText,
     ErrorCode,
     ErrorNotice,
-    IceCandidate,
     Reason,
     ResumeToken,
     Sdp,
     ServerMessage,
+)
+from signaling.server_messages import (
+    IceCandidate as IceCandidate,
 )
 
 MAX_FRAME_BYTES = 128 * 1024

@@ -34,7 +34,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(database.close)
         await database.ping()
         await upgrade_database(database)
-        events = create_backend(settings.pubsub_url)
+        # A visit's log holds every room event, captions included: room for long visits.
+        events = create_backend(settings.pubsub_url, max_entries=100_000)
         await events.connect()
         stack.push_async_callback(events.close)
         speech = SpeechService(settings)

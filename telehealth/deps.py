@@ -31,4 +31,6 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response is sent, so a client's next request (say,
+# right after login) sees the write, and a failed commit is a 500, not a lost write.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -10,6 +10,9 @@ from telehealth.web_root import find_web_root
 # URL path -> file in web/
 PAGES = {
     "/": "index.html",
+    "/clinician": "clinician.html",
+    "/clinician/call": "clinician-call.html",
+    "/join": "join.html",
 }
 
 

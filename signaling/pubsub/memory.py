@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from signaling.errors import BackendError, LogTruncated
+from signaling.errors import BackendError, BackendUnavailable, LogTruncated
 from signaling.pubsub.base import EventLog, check_entry
 
 _POLL_S = 1.0  # how often a waiting subscriber re-checks for close or delete
@@ -62,7 +62,7 @@ class MemoryEventLog(EventLog):
         """Append ``data`` to ``channel``, trimming the oldest entries beyond the bound."""
         check_entry(channel, data)
         if self._closed:
-            raise BackendError("the memory event log is closed")
+            raise BackendUnavailable("the memory event log is closed")
         log = self._channel(channel)
         async with log.condition:
             log.entries.append(data)
@@ -81,7 +81,7 @@ class MemoryEventLog(EventLog):
         """Follow ``channel`` (see :meth:`EventLog.subscribe`)."""
         check_entry(channel, b"")
         if self._closed:
-            raise BackendError("the memory event log is closed")
+            raise BackendUnavailable("the memory event log is closed")
         log = self._channel(channel)
         if from_start and log.base > 0:
             raise LogTruncated("the start of this channel was trimmed; it cannot be replayed")

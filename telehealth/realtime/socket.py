@@ -200,4 +200,5 @@ async def _read_until_closed(
         except ConnectionClosed:
             continue
         except ProtocolError as error:
-            await websocket.send_text(encode_server_message(protocol_error_notice(error)))
+            # Through the connection's outbox, so it keeps its place among other messages.
+            connection.deliver(protocol_error_notice(error))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from signaling import (
+    BackendUnavailable,
     Caption,
     Connection,
     ConnectionClosed,
@@ -379,6 +380,15 @@ async def test_losing_the_backend_closes_local_connections() -> None:
         await doctor.expect("welcome")
         await backend.close()
         assert await closed_with(doctor) == "backend_unavailable"
+    assert hub.attached_visits() == []
+    # Joining while the log is down is a clear BackendUnavailable, not a crash.
+    with pytest.raises(BackendUnavailable):
+        async with connected(hub, Client("again"), PATIENT):
+            pass
+    with pytest.raises(BackendUnavailable):
+        await hub.inject_status("visit-1", "note")
+    with pytest.raises(ValueError, match="visit ids"):
+        await hub.inject_status("visit 1", "note")
     await hub.close()
 
 
@@ -401,4 +411,36 @@ async def test_failing_transition_callback_is_logged_not_fatal(
     assert "on_transition failed for entered_room" in caplog.text
     assert "Dr Grey" not in caplog.text  # no names in logs
     await hub.close()
+    await backend.close()
+
+
+@pytest.mark.asyncio
+async def test_peers_of_a_crashed_process_expire_through_the_others() -> None:
+    """Hub A dies without publishing a disconnect; hub B's heartbeat check removes its peer."""
+    backend = create_backend("memory://")
+    await backend.connect()
+    timing: dict[str, Any] = {"grace_s": 0.2, "heartbeat_timeout_s": 0.4, "expire_backup_s": 0.1}
+    seen_b = Recorder()
+    hub_a = make_hub(backend, **timing)
+    hub_b = make_hub(backend, on_transition=seen_b, **timing)
+    doctor, patient = Client("doctor"), Client("patient")
+    async with connected(hub_b, doctor, CLINICIAN):
+        await doctor.expect("welcome")
+        crashed = hub_a.connect("visit-1", PATIENT, patient.send)
+        await crashed.__aenter__()
+        await doctor.expect("peer_joined")
+        await hub_a.close()  # its tasks stop; no disconnect is ever published
+        for _ in range(12):
+            await doctor.conn.submit(Ping())
+            await asyncio.sleep(0.1)
+        received = []
+        while not doctor.inbox.empty():
+            received.append(doctor.inbox.get_nowait())
+        kinds = [m.type for m in received if m.type != "pong"]
+        assert kinds == ["presence", "peer_left"]
+        left = received[[m.type for m in received].index("peer_left")]
+        assert isinstance(left, PeerLeft) and left.reason == "expired"
+        await crashed.__aexit__(None, None, None)
+    assert ("left", "pt-1") in seen_b.kinds()
+    await hub_b.close()
     await backend.close()

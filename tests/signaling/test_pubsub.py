@@ -162,7 +162,7 @@ async def test_memory_bounds_channels_and_drops_idle_ones() -> None:
         with pytest.raises(BackendError, match="too many channels"):
             await log.append("d", b"1")
     await log.close()
-    with pytest.raises(BackendError, match="closed"):
+    with pytest.raises(BackendUnavailable, match="closed"):
         await log.append("a", b"1")
 
 

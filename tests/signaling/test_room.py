@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from signaling import RoomLimits, RoomState
@@ -41,7 +43,7 @@ from signaling.server_messages import (
 from .helpers import CLINICIAN, PATIENT, PATIENT2, join, kinds, peer, recipients, to
 
 
-def error_code(messages: list[object]) -> str:
+def error_code(messages: Sequence[object]) -> str:
     assert len(messages) == 1, messages
     message = messages[0]
     assert isinstance(message, ErrorNotice), message

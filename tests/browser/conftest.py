@@ -1,0 +1,170 @@
+"""A real server process and Debian's Chromium (driven by Playwright) for the page tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
+
+SERVER_COMMAND = [sys.executable, "-m", "telehealth", "serve"]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-gpu",
+]
+CLINICIAN_EMAIL = "dr.lee@clinic.example"
+CLINICIAN_NAME = "Dr Robin Lee"
+CLINICIAN_PASSWORD = "correct horse battery staple 42"
+STARTUP_TIMEOUT_S = 30.0
+
+# The machine is shared with other test runs: give page assertions room beyond 5 s.
+expect.set_options(timeout=15_000)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _environment(data_dir: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEHEALTH_")}
+    env.update(
+        TELEHEALTH_DATA_DIR=str(data_dir / "var"),
+        TELEHEALTH_PORT=str(port),
+        TELEHEALTH_SPEECH_ENGINE="off",
+        TELEHEALTH_MODELS_DIR=str(data_dir / "models"),
+    )
+    return env
+
+
+@dataclass(frozen=True)
+class Server:
+    """The running server and a clinician account on it."""
+
+    base_url: str
+    email: str
+    password: str
+
+    @contextmanager
+    def clinician_client(self) -> Iterator[httpx.Client]:
+        """An HTTP client signed in as the clinician."""
+        with httpx.Client(base_url=self.base_url, timeout=10) as client:
+            response = client.post(
+                "/api/auth/login", json={"email": self.email, "password": self.password}
+            )
+            response.raise_for_status()
+            yield client
+
+    def create_visit(self, patient_label: str) -> dict[str, Any]:
+        """Schedule a visit for now; returns the API's answer (visit and invite_url)."""
+        with self.clinician_client() as client:
+            response = client.post(
+                "/api/visits",
+                json={
+                    "scheduled_at": datetime.now(UTC).isoformat(),
+                    "patient_label": patient_label,
+                },
+            )
+            response.raise_for_status()
+            created: dict[str, Any] = response.json()
+            return created
+
+    def visit_status(self, visit_id: str) -> str:
+        with self.clinician_client() as client:
+            response = client.get(f"/api/visits/{visit_id}")
+            response.raise_for_status()
+            return str(response.json()["status"])
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server did not become healthy:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("browser-server")
+    port = _free_port()
+    env = _environment(data_dir, port)
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "telehealth",
+            "clinician",
+            "create",
+            "--email",
+            CLINICIAN_EMAIL,
+            "--name",
+            CLINICIAN_NAME,
+            "--password-stdin",
+        ],
+        input=CLINICIAN_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        cwd=data_dir,
+        env=env,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    log = data_dir / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            SERVER_COMMAND, cwd=data_dir, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(process, base_url, log)
+        yield Server(base_url=base_url, email=CLINICIAN_EMAIL, password=CLINICIAN_PASSWORD)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    chromium = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        yield chromium
+    finally:
+        chromium.close()

@@ -1,0 +1,185 @@
+// Pieces of the call view shared by the clinician's and the patient's pages: video
+// tiles, the mute and camera buttons, chat, the captions log and confirm dialogs.
+
+import { announce, bindAltShortcuts } from "./a11y.js";
+
+const MAX_LOG_ITEMS = 500;
+
+function appendBounded(list, item) {
+  list.append(item);
+  while (list.children.length > MAX_LOG_ITEMS) list.firstElementChild.remove();
+  list.scrollTop = list.scrollHeight;
+}
+
+/** Play a video element; browsers may refuse sound until the user has interacted. */
+function play(video, onBlocked) {
+  const attempt = video.play();
+  if (attempt && typeof attempt.catch === "function") {
+    attempt.catch((error) => {
+      if (error && error.name === "NotAllowedError") onBlocked();
+    });
+  }
+}
+
+/**
+ * The remote video tiles, one per peer, inside `container`. `playButton` is shown if the
+ * browser blocks playback with sound until a click.
+ */
+export class RemoteTiles {
+  constructor(container, playButton) {
+    this.container = container;
+    this.playButton = playButton;
+    this.tiles = new Map();
+    this.names = new Map();
+    playButton.addEventListener("click", () => {
+      for (const tile of this.tiles.values()) tile.video.play().catch(() => {});
+      playButton.hidden = true;
+    });
+  }
+
+  setName(peerId, name) {
+    this.names.set(peerId, name);
+    const tile = this.tiles.get(peerId);
+    if (tile) this.#describe(tile);
+  }
+
+  #describe(tile) {
+    const name = this.names.get(tile.peerId) || "Other participant";
+    const notes = [];
+    if (!tile.audioOn) notes.push("microphone muted");
+    if (!tile.videoOn) notes.push("camera off");
+    if (["disconnected", "failed"].includes(tile.connection)) {
+      notes.push(`connection ${tile.connection}`);
+    }
+    tile.caption.textContent = notes.length ? `${name} (${notes.join(", ")})` : name;
+  }
+
+  #ensure(peerId) {
+    let tile = this.tiles.get(peerId);
+    if (tile) return tile;
+    const figure = document.createElement("figure");
+    figure.className = "tile";
+    figure.dataset.peerId = peerId;
+    const video = document.createElement("video");
+    video.autoplay = true;
+    video.playsInline = true;
+    const caption = document.createElement("figcaption");
+    figure.append(video, caption);
+    this.container.append(figure);
+    tile = { peerId, figure, video, caption, audioOn: true, videoOn: true, connection: "" };
+    this.tiles.set(peerId, tile);
+    this.#describe(tile);
+    return tile;
+  }
+
+  show(peerId, stream) {
+    const tile = this.#ensure(peerId);
+    if (tile.video.srcObject !== stream) tile.video.srcObject = stream;
+    play(tile.video, () => {
+      this.playButton.hidden = false;
+    });
+  }
+
+  setMediaState(peerId, audio, video) {
+    const tile = this.#ensure(peerId);
+    tile.audioOn = audio;
+    tile.videoOn = video;
+    this.#describe(tile);
+  }
+
+  setConnectionState(peerId, state) {
+    const tile = this.tiles.get(peerId);
+    if (!tile) return;
+    tile.connection = state;
+    this.#describe(tile);
+  }
+
+  remove(peerId) {
+    const tile = this.tiles.get(peerId);
+    if (!tile) return;
+    tile.video.srcObject = null;
+    tile.figure.remove();
+    this.tiles.delete(peerId);
+  }
+
+  clear() {
+    for (const peerId of [...this.tiles.keys()]) this.remove(peerId);
+  }
+}
+
+/**
+ * The Mute and Camera off toggle buttons (aria-pressed), with Alt+M and Alt+V.
+ * `call` is a CallSession, or anything with setAudio/setVideo.
+ */
+export function mountMediaControls({ muteButton, cameraButton, getCall }) {
+  muteButton.setAttribute("aria-pressed", "false");
+  cameraButton.setAttribute("aria-pressed", "false");
+  muteButton.addEventListener("click", () => {
+    const muted = muteButton.getAttribute("aria-pressed") !== "true";
+    muteButton.setAttribute("aria-pressed", String(muted));
+    getCall()?.setAudio(!muted);
+    announce(muted ? "Your microphone is muted." : "Your microphone is on.");
+  });
+  cameraButton.addEventListener("click", () => {
+    const off = cameraButton.getAttribute("aria-pressed") !== "true";
+    cameraButton.setAttribute("aria-pressed", String(off));
+    getCall()?.setVideo(!off);
+    announce(off ? "Your camera is off." : "Your camera is on.");
+  });
+  bindAltShortcuts({ KeyM: muteButton, KeyV: cameraButton });
+}
+
+/** The chat panel: a role="log" region of messages and a form. */
+export function mountChat({ form, input, log, signaling }) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) {
+      input.focus();
+      return;
+    }
+    if (signaling.chat(text.slice(0, 2000))) {
+      input.value = "";
+    } else {
+      announce("Not connected: your message was not sent. Try again in a moment.");
+    }
+  });
+  signaling.on("chat", (message) => {
+    const item = document.createElement("p");
+    const from = document.createElement("span");
+    from.className = "from";
+    const mine = message.from === signaling.peerId;
+    from.textContent = mine ? "You: " : `${message.name}: `;
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = message.text;
+    item.append(from, text);
+    appendBounded(log, item);
+  });
+}
+
+/** The captions log: final segments only, so screen readers are not flooded. */
+export function mountCaptions({ log, signaling }) {
+  signaling.on("caption", (caption) => {
+    if (!caption.final || !caption.text) return;
+    const item = document.createElement("p");
+    item.textContent = `${caption.speaker_name}: ${caption.text}`;
+    appendBounded(log, item);
+  });
+}
+
+/**
+ * Ask a yes/no question in a modal <dialog>; resolve true if confirmed.
+ * The dialog's buttons carry value="confirm" / value="cancel".
+ */
+export function confirmWith(dialog) {
+  return new Promise((resolve) => {
+    dialog.returnValue = "";
+    const done = () => {
+      dialog.removeEventListener("close", done);
+      resolve(dialog.returnValue === "confirm");
+    };
+    dialog.addEventListener("close", done);
+    dialog.showModal();
+  });
+}

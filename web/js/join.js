@@ -1,0 +1,336 @@
+// The patient's visit, as one page with views so the camera stream and the websocket
+// live across steps: invite -> name -> device check -> waiting room -> call -> ended.
+
+import { announce, formatDateTime, initDisplaySettings, showView } from "./a11y.js";
+import { ApiError, api, fetchIceServers } from "./api.js";
+import { CallSession, stopStream } from "./call.js";
+import { RemoteTiles, confirmWith, mountCaptions, mountChat, mountMediaControls } from "./call-ui.js";
+import { LevelMeter, NO_CAMERA_NOTE, openLocalMedia } from "./devices.js";
+import { CLOSE_MESSAGES, SignalingClient } from "./signaling.js";
+
+const $ = (id) => document.getElementById(id);
+const INVITE_KEY = "telehealth.invite";
+
+const names = new Map(); // peer id -> display name
+let visit = null; // the patient session's view of the visit
+let invite = null;
+let localStream = null;
+let meter = null;
+let signaling = null;
+let call = null;
+let tiles = null;
+let finished = false;
+let reconnecting = false; // a dropped connection is being resumed
+
+// --- the invite link -----------------------------------------------------------------------
+
+// The token arrives in the fragment (never sent to the server by the browser); take it
+// out of the address bar and history at once, keeping it only until it is redeemed.
+function takeInviteFromAddress() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const token = params.get("invite");
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+  try {
+    if (token) sessionStorage.setItem(INVITE_KEY, token);
+    return token || sessionStorage.getItem(INVITE_KEY);
+  } catch {
+    return token;
+  }
+}
+
+function forgetInvite() {
+  invite = null;
+  try {
+    sessionStorage.removeItem(INVITE_KEY);
+  } catch {
+    /* nothing stored */
+  }
+}
+
+function describeVisit() {
+  const who = visit.clinician_name ? `with ${visit.clinician_name}` : "";
+  $("visit-summary").textContent = `Visit ${who}, ${formatDateTime(visit.scheduled_at)}`;
+}
+
+function linkProblem(text) {
+  $("link-problem-text").textContent = text;
+  showView("link-problem");
+}
+
+// --- step 1: your name ---------------------------------------------------------------------
+
+function askForName() {
+  showView("name", { focus: false });
+  $("display-name").focus();
+}
+
+async function submitName(event) {
+  event.preventDefault();
+  const input = $("display-name");
+  const name = input.value.trim();
+  const error = $("name-error");
+  if (!name) {
+    error.textContent = "Enter your name.";
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+    return;
+  }
+  input.removeAttribute("aria-invalid");
+  error.textContent = "";
+  try {
+    visit = await api("/api/patient/session", {
+      method: "POST",
+      body: { invite, display_name: name },
+    });
+  } catch (failure) {
+    if (failure instanceof ApiError && failure.status === 403) {
+      forgetInvite();
+      linkProblem(failure.message);
+    } else {
+      error.textContent = failure.message;
+      input.focus();
+    }
+    return;
+  }
+  forgetInvite();
+  describeVisit();
+  startDeviceCheck();
+}
+
+// --- step 2: camera and microphone -----------------------------------------------------------
+
+async function openDevices() {
+  $("join-waiting-room").disabled = true;
+  $("device-help").hidden = true;
+  $("device-note").textContent = "Starting your camera and microphone…";
+  stopStream(localStream);
+  meter.stop();
+  const media = await openLocalMedia();
+  localStream = media.stream;
+  $("preview").srcObject = localStream;
+  if (!localStream) {
+    $("device-note").textContent = "";
+    $("device-help-title").textContent = media.problem.title;
+    $("device-help-text").textContent = media.problem.text;
+    $("device-help").hidden = false;
+    $("device-help-title").focus();
+    return;
+  }
+  meter.start(localStream);
+  $("device-note").textContent = media.audioOnly
+    ? NO_CAMERA_NOTE
+    : "Your camera and microphone are working.";
+  $("camera").disabled = media.audioOnly;
+  $("join-waiting-room").disabled = false;
+  announce(
+    media.audioOnly
+      ? `Your microphone is working. ${NO_CAMERA_NOTE}`
+      : "Your camera and microphone are working. When you are ready, join the waiting room.",
+  );
+}
+
+function startDeviceCheck() {
+  showView("check");
+  openDevices();
+}
+
+// --- step 3: the waiting room and the call ---------------------------------------------------
+
+function notePeer(peer) {
+  names.set(peer.peer_id, peer.name);
+  call.notePeer(peer);
+  tiles.setName(peer.peer_id, peer.name);
+}
+
+function nameOf(peerId) {
+  return names.get(peerId) || "The clinician";
+}
+
+function showWaiting(position, clinicianPresent) {
+  const queue = position ? `You are number ${position} in line.` : "You are in the waiting room.";
+  const clinician = clinicianPresent
+    ? "Your clinician is here and will let you in soon."
+    : "Your clinician has not joined yet.";
+  $("queue-text").textContent = queue;
+  $("clinician-text").textContent = clinician;
+  announce(`${queue} ${clinician}`);
+}
+
+function enterCall(peers) {
+  for (const peer of peers) notePeer(peer);
+  meter.stop();
+  $("preview").srcObject = null; // one rendering of our own camera is enough
+  $("local-video").srcObject = localStream;
+  if (!$("main").querySelector('[data-view="call"]').hidden) return;
+  showView("call");
+  announce("You are in the visit. Connecting video…");
+}
+
+function onWelcome(welcome) {
+  $("reconnect-actions").hidden = true;
+  call.announceMediaState();
+  if (reconnecting) {
+    reconnecting = false;
+    announce("Reconnected.");
+  }
+  if (welcome.state === "in_room") {
+    enterCall(welcome.peers);
+    // Back after a reload: we have no media link to the others, so we start one.
+    for (const peer of welcome.peers) call.connectTo(peer.peer_id);
+    return;
+  }
+  meter.stop();
+  if ($("main").querySelector('[data-view="waiting"]').hidden) showView("waiting");
+}
+
+function finish(text) {
+  if (finished) return;
+  finished = true;
+  call?.close();
+  tiles?.clear();
+  meter.stop();
+  stopStream(localStream);
+  $("preview").srcObject = null;
+  $("local-video").srcObject = null;
+  signaling?.close();
+  $("reconnect-actions").hidden = true;
+  $("ended-text").textContent = text;
+  showView("ended");
+  announce(`The visit has ended. ${text}`);
+}
+
+function onClosed({ code }) {
+  if (finished) return;
+  if (code === 4410) finish("This visit is closed.");
+  else if (code === 4401) linkProblem("Your visit link has expired. Ask the clinic for a new one.");
+  else if (code === 4403) linkProblem(CLOSE_MESSAGES[4403]);
+  else if (code === 4409) finish(CLOSE_MESSAGES[4409]);
+  else {
+    announce(`${CLOSE_MESSAGES[code] || "The connection was lost."} Press Reconnect to try again.`);
+    $("reconnect-actions").hidden = false;
+  }
+}
+
+function onBye({ reason }) {
+  if (reason === "left") finish("You left the visit.");
+  else if (reason === "replaced") finish(CLOSE_MESSAGES[4409]);
+  else finish("You were disconnected for too long. Reload this page to join again.");
+}
+
+async function joinWaitingRoom() {
+  $("join-waiting-room").disabled = true;
+  const iceServers = await fetchIceServers();
+  signaling = new SignalingClient(visit.visit_id);
+  tiles = new RemoteTiles($("remote-tiles"), $("play-sound"));
+  call = new CallSession({
+    signaling,
+    localStream,
+    iceServers,
+    onRemote: (peerId, stream) => tiles.show(peerId, stream),
+    onRemoteGone: (peerId) => tiles.remove(peerId),
+    onConnectionState: (peerId, state) => {
+      tiles.setConnectionState(peerId, state);
+      if (state === "connected") announce(`You are connected with ${nameOf(peerId)}.`);
+      if (state === "failed") announce("The video connection failed; trying again.");
+    },
+  });
+  window.__call = {
+    get pc() {
+      return call.primary ? call.primary.pc : null;
+    },
+    get remoteStream() {
+      return call.primary ? call.primary.remoteStream : null;
+    },
+    call,
+    signaling,
+  };
+  signaling
+    .on("welcome", onWelcome)
+    .on("queue", (m) => showWaiting(m.position, m.clinician_present))
+    .on("admitted", (m) => enterCall(m.peers))
+    .on("peer_joined", ({ peer }) => {
+      notePeer(peer);
+      // Someone new in the room (or the clinician back on a new connection): offer media.
+      if (peer.state === "in_room") call.connectTo(peer.peer_id);
+    })
+    .on("peer_left", ({ peer, reason }) => {
+      call.drop(peer.peer_id);
+      if (reason !== "replaced") announce(`${peer.name} left the call.`);
+    })
+    .on("presence", ({ peer_id: peerId, online }) => {
+      if (online) call.peerBack(peerId);
+      announce(
+        online
+          ? `${nameOf(peerId)} is back.`
+          : `${nameOf(peerId)} lost the connection. Please wait.`,
+      );
+    })
+    .on("media_state", (m) => tiles.setMediaState(m.peer_id, m.audio, m.video))
+    .on("denied", (m) => finish(m.reason || "The clinician could not admit you to this visit."))
+    .on("call_ended", () => finish("Thank you. The clinician ended the call."))
+    .on("bye", onBye)
+    .on("status", (m) => m.detail && announce(m.detail))
+    .on("reconnecting", () => {
+      reconnecting = true;
+      announce("Reconnecting…");
+    })
+    .on("closed", onClosed);
+  mountChat({ form: $("chat-form"), input: $("chat-input"), log: $("chat-log"), signaling });
+  mountCaptions({ log: $("caption-log"), signaling });
+  showView("waiting");
+  announce("Joining the waiting room…");
+  signaling.connect();
+}
+
+async function leave() {
+  if (!(await confirmWith($("leave-dialog")))) return;
+  if (!signaling || !signaling.leave()) finish("You left the visit.");
+}
+
+// --- start -----------------------------------------------------------------------------------
+
+async function start() {
+  initDisplaySettings();
+  meter = new LevelMeter($("level"), {
+    onSound: () => announce("We can hear your microphone."),
+  });
+  mountMediaControls({ muteButton: $("mute"), cameraButton: $("camera"), getCall: () => call });
+  $("name-form").addEventListener("submit", submitName);
+  $("try-again").addEventListener("click", openDevices);
+  $("join-without-devices").addEventListener("click", joinWaitingRoom);
+  $("join-waiting-room").addEventListener("click", joinWaitingRoom);
+  $("reconnect").addEventListener("click", () => {
+    $("reconnect-actions").hidden = true;
+    signaling?.connect();
+  });
+  for (const button of document.querySelectorAll("[data-leave]")) {
+    button.addEventListener("click", leave);
+  }
+
+  // A link pasted into the address bar of this open page changes only the fragment.
+  window.addEventListener("hashchange", () => {
+    if (signaling || !new URLSearchParams(location.hash.slice(1)).has("invite")) return;
+    invite = takeInviteFromAddress();
+    askForName();
+  });
+  invite = takeInviteFromAddress();
+  if (invite) {
+    askForName();
+    return;
+  }
+  // No link in the address: maybe a reload of a visit this browser already opened.
+  try {
+    visit = await api("/api/patient/visit");
+  } catch {
+    linkProblem("This page needs the visit link your clinic sent you.");
+    return;
+  }
+  describeVisit();
+  if (visit.status === "ended" || visit.status === "cancelled") {
+    finish(visit.status === "ended" ? "This visit is over." : "This visit was cancelled.");
+    return;
+  }
+  startDeviceCheck();
+}
+
+start();
