@@ -14,6 +14,8 @@ from signaling.pubsub import create_backend
 from telehealth import __version__
 from telehealth.access_log import AccessLogMiddleware
 from telehealth.api import api_router
+from telehealth.assistant.sessions import AssistantSessions
+from telehealth.assistant.transcript_sink import TranscriptSink
 from telehealth.pages import pages_router
 from telehealth.realtime import socket
 from telehealth.realtime.transitions import VisitStatusRecorder
@@ -41,6 +43,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         speech = SpeechService(settings)
         stack.push_async_callback(speech.close)
         await speech.start()
+        assistants = AssistantSessions(settings, speech)
+        stack.push_async_callback(assistants.close)
         recorder = VisitStatusRecorder(database)
         recorder.start()
         stack.push_async_callback(recorder.stop)
@@ -53,6 +57,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             events=events,
             hub=hub,
             speech=speech,
+            assistants=assistants,
+            caption_sink=TranscriptSink(database),
         )
         yield services
 

@@ -12,6 +12,7 @@ PAGES = {
     "/": "index.html",
     "/clinician": "clinician.html",
     "/clinician/call": "clinician-call.html",
+    "/clinician/review": "review.html",
     "/join": "join.html",
 }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from signaling.hub import RoomHub
+from telehealth.assistant.captions import SegmentSink
+from telehealth.assistant.sessions import AssistantSessions
 from signaling.pubsub import EventLog
 from telehealth.settings import Settings
 from telehealth.speech import SpeechService
@@ -19,3 +21,5 @@ class Services:
     events: EventLog
     hub: RoomHub
     speech: SpeechService
+    assistants: AssistantSessions
+    caption_sink: SegmentSink

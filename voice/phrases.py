@@ -47,8 +47,10 @@ def collapse_repeats(words: list[str]) -> list[str]:
     return result
 
 
-def _match_key(text: str) -> str:
-    words = collapse_repeats(normalize_text(text).split())
+def _match_key(text: str, collapse: bool = True) -> str:
+    words = normalize_text(text).split()
+    if collapse:
+        words = collapse_repeats(words)
     # NFD splits Hangul syllables into jamo: a one-letter slip costs one letter, not a syllable.
     return unicodedata.normalize("NFD", " ".join(words))
 
@@ -64,7 +66,13 @@ class PhraseMatch:
 class PhraseList:
     """An immutable list of phrases with a fuzzy `match`. Raises `VoiceError` on a bad list."""
 
-    def __init__(self, phrases: Sequence[str], *, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(
+        self,
+        phrases: Sequence[str],
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        collapse_repeats: bool = True,
+    ) -> None:
         if isinstance(phrases, str):
             raise VoiceError("phrases must be a list of strings, not one string")
         if not 0.0 < threshold <= 100.0:
@@ -84,6 +92,7 @@ class PhraseList:
         if not unique:
             raise VoiceError("a phrase list needs at least one phrase")
         self.threshold = threshold
+        self.collapse_repeats = collapse_repeats
         self._keys = list(unique)
         self._phrases = list(unique.values())
 
@@ -101,7 +110,7 @@ class PhraseList:
 
     def ranked(self, heard: str, limit: int = 2) -> list[PhraseMatch]:
         """The closest phrases, best first, whatever their score (empty for empty input)."""
-        key = _match_key(heard)
+        key = _match_key(heard, self.collapse_repeats)
         if not key:
             return []
         found = process.extract(key, self._keys, scorer=fuzz.ratio, limit=limit)

@@ -42,6 +42,11 @@ logger = logging.getLogger(__name__)
 UNKNOWN_WORD = "[unk]"
 DEFAULT_PARTIAL_INTERVAL_S = 0.15  # a partial after every 160 ms chunk
 CALL_TIMEOUT_S = 30.0
+# Under a grammar Vosk can only output listed words, so off-list speech comes out as a
+# jumble of them ("꺼 아니요"); the Korean model has no "[unk]" word to absorb it. Only a
+# near-exact hypothesis counts: a stray word more ("음소거 꺼") is NotUnderstood, and so
+# is a repetition ("아니요 아니요"), which here is the grammar looping, not the speaker.
+GRAMMAR_MATCH_THRESHOLD = 90.0
 
 _models: dict[Path, Any] = {}
 _models_lock = threading.Lock()
@@ -124,7 +129,11 @@ class VoskEngine:
         """A new recognizer; with `phrases`, Vosk decodes with them as its grammar."""
         if len(self._streams) >= self.max_streams:
             raise VoiceError(f"this engine already serves {self.max_streams} streams")
-        phrase_list = PhraseList(phrases) if phrases is not None else None
+        phrase_list = (
+            PhraseList(phrases, threshold=GRAMMAR_MATCH_THRESHOLD, collapse_repeats=False)
+            if phrases is not None
+            else None
+        )
         recognizer = VoskRecognizer(self, phrase_list)
         self._streams.add(recognizer)
         return recognizer

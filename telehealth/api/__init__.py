@@ -4,11 +4,31 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from telehealth.api import auth, health, ice, patient, visits
+from telehealth.api import (
+    assistant,
+    auth,
+    consent,
+    health,
+    ice,
+    intake,
+    patient,
+    transcripts,
+    visits,
+)
 
 
 def api_router() -> APIRouter:
     router = APIRouter()
-    for module in (health, auth, visits, patient, ice):
+    for module in (
+        health,
+        auth,
+        visits,
+        patient,
+        ice,
+        consent,
+        transcripts,
+        intake,
+        assistant,
+    ):
         router.include_router(module.router)
     return router

@@ -32,10 +32,8 @@ from signaling.messages import (
 )
 from signaling.peers import PeerInfo
 from signaling.server_messages import CloseReason, ServerMessage
-from telehealth.auth.sessions import CLINICIAN_COOKIE, PATIENT_COOKIE, Principal, resolve
+from telehealth.realtime.participants import NotAParticipant, participant_for
 from telehealth.services import Services
-from telehealth.storage.models import SessionKind, Visit
-from telehealth.visits.lifecycle import is_open
 
 log = logging.getLogger("telehealth.ws")
 router = APIRouter()
@@ -82,35 +80,22 @@ class Rejected(Exception):
         self.reason = reason
 
 
+CLOSE_FOR_REFUSAL = {
+    "unauthenticated": Close.UNAUTHENTICATED,
+    "forbidden": Close.FORBIDDEN,
+    "closed": Close.VISIT_CLOSED,
+}
+
+
 async def _authenticate(services: Services, websocket: WebSocket, visit_id: str) -> PeerInfo:
     origin = websocket.headers.get("origin")
     if origin is None or origin.rstrip("/") not in services.settings.allowed_origins:
         raise Rejected(Close.FORBIDDEN, "origin not allowed")
-    async with services.database.session() as session:
-        principal: Principal | None = await resolve(
-            session, websocket.cookies.get(CLINICIAN_COOKIE), SessionKind.clinician
-        ) or await resolve(session, websocket.cookies.get(PATIENT_COOKIE), SessionKind.patient)
-        if principal is None:
-            raise Rejected(Close.UNAUTHENTICATED, "not signed in or session expired")
-        visit = await session.get(Visit, visit_id)
-        if principal.kind == SessionKind.clinician:
-            allowed = visit is not None and visit.clinician_id == principal.clinician_id
-        else:
-            allowed = visit is not None and principal.visit_id == visit_id
-        if not allowed or visit is None:
-            raise Rejected(Close.FORBIDDEN, "this session is not for that visit")
-        if not is_open(visit.status):
-            raise Rejected(Close.VISIT_CLOSED, "this visit is closed")
-    if principal.kind == SessionKind.clinician:
-        return PeerInfo(
-            peer_id=f"c-{principal.clinician_id}", role="clinician", name=principal.display_name
-        )
-    # Stable per patient session, so a reconnect is the same participant.
-    return PeerInfo(
-        peer_id=f"p-{principal.session_hash[:20]}",
-        role="patient",
-        name=principal.display_name or "Patient",
-    )
+    try:
+        peer, _ = await participant_for(services.database, websocket.cookies, visit_id)
+    except NotAParticipant as refusal:
+        raise Rejected(CLOSE_FOR_REFUSAL[refusal.kind], str(refusal)) from None
+    return peer
 
 
 async def _receive_text(websocket: WebSocket, timeout_s: float) -> str:

@@ -130,3 +130,100 @@ class Session(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+# --- Transcripts (telehealth/transcripts) ----------------------------------------------------
+
+
+class TranscriptConsent(Base):
+    """The patient's latest answer to "may captions be saved?"; history is in audit_events."""
+
+    __tablename__ = "consents"
+
+    visit_id: Mapped[str] = mapped_column(
+        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
+    )
+    transcript: Mapped[bool] = mapped_column(default=False)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Hash of the patient session that answered (the session table's key), not a token.
+    decided_by_session: Mapped[str] = mapped_column(String(64), default="")
+
+
+class TranscriptSegment(Base):
+    """One final recognized utterance. Its `text` is what the recognizer said, never edited."""
+
+    __tablename__ = "transcript_segments"
+    __table_args__ = (Index("ix_transcript_segments_visit_start", "visit_id", "start_s"),)
+
+    # An integer key: SQLite's full-text index addresses rows by this rowid.
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    speaker_role: Mapped[str] = mapped_column(String(16))
+    speaker_name: Mapped[str] = mapped_column(String(200), default="")
+    speaker_peer_id: Mapped[str] = mapped_column(String(64), default="")
+    start_s: Mapped[float] = mapped_column()  # seconds from the start of the call
+    end_s: Mapped[float] = mapped_column()
+    text: Mapped[str] = mapped_column(Text)
+    words: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    confidence: Mapped[float | None] = mapped_column(default=None)
+    engine: Mapped[str] = mapped_column(String(32), default="")
+    model: Mapped[str] = mapped_column(String(100), default="")
+    language: Mapped[str] = mapped_column(String(16), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SegmentEdit(Base):
+    """A clinician's correction of a segment; the newest one is the segment's current text."""
+
+    __tablename__ = "segment_edits"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("transcript_segments.id", ondelete="CASCADE"), index=True
+    )
+    edited_text: Mapped[str] = mapped_column(Text)
+    editor_clinician_id: Mapped[str] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="RESTRICT")
+    )
+    edited_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ChatMessage(Base):
+    """A chat line typed during the visit; part of the visit record whatever the consent."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (Index("ix_chat_messages_visit_sent", "visit_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    sender_role: Mapped[str] = mapped_column(String(16))
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    sender_peer_id: Mapped[str] = mapped_column(String(64), default="")
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class IntakeResponse(Base):
+    """A visit's symptom intake: the FHIR QuestionnaireResponse so far, and its red flags.
+
+    `dialogue` holds what is needed to resume a spoken intake in any process (when it
+    started and each reply with its time); it is cleared once the intake is complete.
+    `revision` grows with every write, so two processes cannot both apply a reply.
+    """
+
+    __tablename__ = "intake_responses"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # in-progress | completed
+    source: Mapped[str] = mapped_column(String(8))  # voice | form
+    # PHI: the answers. Never logged.
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary_lines: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    urgent: Mapped[bool] = mapped_column(default=False)
+    flags: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    dialogue: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    revision: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

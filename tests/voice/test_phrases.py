@@ -86,3 +86,9 @@ def test_bad_phrase_lists_are_refused(
 ) -> None:
     with pytest.raises(VoiceError, match=message):
         PhraseList(phrases, **kwargs)  # type: ignore[arg-type]
+
+
+def test_repeats_collapse_unless_turned_off() -> None:
+    assert PhraseList(COMMANDS).match("repeat repeat repeat") is not None
+    assert PhraseList(COMMANDS).match("Camera off. Camera off.") is not None
+    assert PhraseList(COMMANDS, collapse_repeats=False).match("repeat repeat repeat") is None

@@ -1,0 +1,199 @@
+"""The symptom intake: questionnaire, form, text dialogue, and the clinician's views."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, StringConstraints
+
+from telehealth.auth.deps import AnyParticipant, CurrentClinician, CurrentPatient
+from telehealth.deps import ServicesDep, SessionDep
+from telehealth.intake_service import (
+    FormRejected,
+    IntakeBusy,
+    IntakeClosed,
+    IntakeNotFound,
+    IntakeNotStarted,
+    IntakeRuntime,
+    IntakeServiceError,
+    IntakeSessions,
+    IntakeTooLong,
+    open_intake,
+    submit_form,
+    views,
+)
+
+router = APIRouter(tags=["intake"])
+
+FHIR_JSON = "application/fhir+json"
+FieldText = Annotated[str, StringConstraints(max_length=2000)]
+LinkId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+_STATUS_FOR_ERROR: dict[type[IntakeServiceError], int] = {
+    IntakeClosed: status.HTTP_409_CONFLICT,
+    IntakeNotStarted: status.HTTP_409_CONFLICT,
+    IntakeTooLong: status.HTTP_409_CONFLICT,
+    IntakeBusy: status.HTTP_503_SERVICE_UNAVAILABLE,
+    IntakeNotFound: status.HTTP_404_NOT_FOUND,
+}
+
+
+class IntakeFormIn(BaseModel):
+    answers: dict[LinkId, FieldText | Annotated[list[FieldText], Field(max_length=50)]] = Field(
+        max_length=200
+    )
+
+
+class IntakeFormOut(BaseModel):
+    response: dict[str, Any]
+    urgent: bool
+    flags: list[str]
+    emergency_message: str | None
+
+
+class DialogueReplyIn(BaseModel):
+    text: str = Field(max_length=2000)
+
+
+async def get_intake_runtime(request: Request, services: ServicesDep) -> IntakeRuntime:
+    runtime = getattr(services, "intake", None)
+    if isinstance(runtime, IntakeRuntime):
+        return runtime
+    # Until the app's lifespan opens the intake (services.intake), open it once per app.
+    opened: IntakeRuntime | None = getattr(request.app.state, "intake_runtime", None)
+    if opened is None:
+        opened = await open_intake(services.settings)
+        request.app.state.intake_runtime = opened
+    return opened
+
+
+IntakeRuntimeDep = Annotated[IntakeRuntime, Depends(get_intake_runtime)]
+
+
+def get_intake_sessions(runtime: IntakeRuntimeDep, services: ServicesDep) -> IntakeSessions:
+    return IntakeSessions(runtime, services.database, services.hub)
+
+
+IntakeSessionsDep = Annotated[IntakeSessions, Depends(get_intake_sessions)]
+
+
+def _refused(error: IntakeServiceError) -> HTTPException:
+    code = _STATUS_FOR_ERROR.get(type(error), status.HTTP_409_CONFLICT)
+    return HTTPException(code, str(error))
+
+
+def _patient_visit(patient: CurrentPatient) -> str:
+    assert patient.visit_id is not None  # a patient session always has its visit
+    return patient.visit_id
+
+
+@router.get("/api/intake/questionnaire")
+async def questionnaire(_participant: AnyParticipant, runtime: IntakeRuntimeDep) -> Response:
+    """The FHIR Questionnaire the intake asks."""
+    return Response(json.dumps(runtime.questionnaire_json), media_type=FHIR_JSON)
+
+
+@router.get("/api/patient/intake")
+async def my_intake(patient: CurrentPatient, session: SessionDep) -> dict[str, Any]:
+    """Whether this visit's intake is not started, in progress or completed."""
+    return await views.patient_intake_state(session, _patient_visit(patient))
+
+
+@router.post("/api/patient/intake/form", response_model=IntakeFormOut)
+async def submit_intake_form(
+    body: IntakeFormIn,
+    patient: CurrentPatient,
+    runtime: IntakeRuntimeDep,
+    services: ServicesDep,
+) -> IntakeFormOut | JSONResponse:
+    """Store the intake form (422 with a message per field when some are not understood)."""
+    try:
+        outcome = await submit_form(
+            runtime, services.database, services.hub, _patient_visit(patient), body.answers
+        )
+    except FormRejected as rejected:
+        return JSONResponse(
+            {
+                "errors": rejected.errors,
+                "urgent": bool(rejected.flags),
+                "flags": [flag.id for flag in rejected.flags],
+                "emergency_message": rejected.emergency_message,
+            },
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    except IntakeServiceError as error:
+        raise _refused(error) from None
+    return IntakeFormOut(
+        response=outcome.response,
+        urgent=outcome.urgent,
+        flags=[flag.id for flag in outcome.flags],
+        emergency_message=outcome.emergency_message,
+    )
+
+
+@router.post("/api/patient/intake/dialogue/start")
+async def start_dialogue(patient: CurrentPatient, sessions: IntakeSessionsDep) -> dict[str, Any]:
+    """The first prompt of the intake dialogue, or the last one again when resuming."""
+    try:
+        turn = await sessions.start(_patient_visit(patient))
+    except IntakeServiceError as error:
+        raise _refused(error) from None
+    return turn.to_dict()
+
+
+@router.post("/api/patient/intake/dialogue/reply")
+async def reply_dialogue(
+    body: DialogueReplyIn, patient: CurrentPatient, sessions: IntakeSessionsDep
+) -> dict[str, Any]:
+    """Take the patient's reply and return the next prompt."""
+    try:
+        turn = await sessions.reply(_patient_visit(patient), body.text)
+    except IntakeServiceError as error:
+        raise _refused(error) from None
+    return turn.to_dict()
+
+
+@router.get("/api/visits/{visit_id}/intake")
+async def visit_intake(visit_id: str, clinician: CurrentClinician, session: SessionDep) -> Response:
+    """The visit's FHIR QuestionnaireResponse."""
+    assert clinician.clinician_id is not None
+    try:
+        row = await views.clinician_intake(session, visit_id, clinician.clinician_id, view="fhir")
+    except IntakeServiceError as error:
+        raise _refused(error) from None
+    return Response(json.dumps(row.response), media_type=FHIR_JSON)
+
+
+@router.get("/api/visits/{visit_id}/intake/summary")
+async def visit_intake_summary(
+    visit_id: str, clinician: CurrentClinician, session: SessionDep
+) -> dict[str, Any]:
+    """The one-screen intake summary, urgent flags first."""
+    assert clinician.clinician_id is not None
+    try:
+        row = await views.clinician_intake(
+            session, visit_id, clinician.clinician_id, view="summary"
+        )
+    except IntakeServiceError as error:
+        raise _refused(error) from None
+    return views.summary_view(row)
+
+
+@router.get("/api/intake/flags")
+async def intake_flags(
+    clinician: CurrentClinician,
+    session: SessionDep,
+    range_: Literal["today", "upcoming"] = Query("today", alias="range"),
+) -> dict[str, dict[str, Any]]:
+    """Intake urgency of the clinician's visits (same ranges as /api/visits), by visit id."""
+    assert clinician.clinician_id is not None
+    now = datetime.now(UTC)
+    if range_ == "today":
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        end = start + timedelta(days=1)
+    else:
+        start, end = now - timedelta(hours=1), now + timedelta(days=30)
+    return await views.flags_by_visit(session, clinician.clinician_id, start, end)

@@ -1,0 +1,1 @@
+"""The speech assistant per participant: live captions, voice commands, voice intake."""

@@ -1,0 +1,75 @@
+"""Reading and writing `intake_responses` rows. Every write bumps `revision` and only
+lands if nobody else wrote since the row was read (optimistic concurrency)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from telehealth.intake import RedFlag
+from telehealth.intake_service.errors import IntakeClosed
+from telehealth.storage.models import IntakeResponse, Visit, VisitStatus
+
+# The intake happens before the call: during the call, and after the visit, it is closed.
+INTAKE_OPEN_STATUSES = frozenset({VisitStatus.scheduled, VisitStatus.waiting})
+
+
+class StaleRow(Exception):
+    """The row changed since it was read; the caller reads it again and retries."""
+
+
+async def check_visit_takes_intake(session: AsyncSession, visit_id: str) -> None:
+    visit = await session.get(Visit, visit_id)
+    if visit is None or visit.status not in INTAKE_OPEN_STATUSES:
+        raise IntakeClosed("this visit no longer takes intake answers")
+
+
+async def load(session: AsyncSession, visit_id: str) -> IntakeResponse | None:
+    result = await session.execute(
+        select(IntakeResponse).where(IntakeResponse.visit_id == visit_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def insert(session: AsyncSession, row: IntakeResponse) -> None:
+    """Add a new row; a concurrent insert for the same visit fails on its unique key."""
+    session.add(row)
+    await session.flush()
+
+
+async def save(session: AsyncSession, row: IntakeResponse, now: datetime, **values: Any) -> int:
+    """Write `values` if the row is still at `row.revision`; the new revision, or StaleRow."""
+    revision = row.revision + 1
+    result = await session.execute(
+        update(IntakeResponse)
+        .where(IntakeResponse.id == row.id, IntakeResponse.revision == row.revision)
+        .values(revision=revision, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleRow(row.id)
+    return revision
+
+
+def flag_dicts(flags: Iterable[RedFlag]) -> list[dict[str, str]]:
+    return [{"id": f.id, "title": f.title, "advice": f.advice} for f in flags]
+
+
+def stored_flags(row: IntakeResponse | None) -> tuple[RedFlag, ...]:
+    if row is None:
+        return ()
+    return tuple(RedFlag(f["id"], f["title"], f["advice"]) for f in row.flags)  # type: ignore[arg-type]
+
+
+def merge_flags(kept: Sequence[RedFlag], raised: Iterable[RedFlag]) -> tuple[RedFlag, ...]:
+    """Flags already recorded stay (never withdrawn), new ones are added after them."""
+    known = {flag.id for flag in kept}
+    return (*kept, *(flag for flag in raised if flag.id not in known))
+
+
+def summary_line_dicts(summary: Mapping[str, Any]) -> list[dict[str, str]]:
+    return [dict(line) for line in summary["lines"]]

@@ -1,0 +1,141 @@
+"""Live captions end to end: a participant's microphone over WebRTC to the speech assistant,
+captions to the other participant's websocket, and into the transcript only with consent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
+from sqlalchemy import select
+
+from telehealth.clinicians import create_clinician
+from telehealth.storage.models import TranscriptSegment
+from tests.conftest import make_settings
+from tests.telehealth.live_server import free_port, live_server
+from tests.telehealth.test_websocket import PASSWORD, Clinic, hello, next_message
+
+pytestmark = pytest.mark.slow
+SENTENCE = "I have had a sore throat since Monday."
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("speech")
+    raw = folder / "raw.wav"
+    wav = folder / "sentence.wav"
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), SENTENCE], check=True, timeout=30)
+    # One second of silence before and two after, at the rate browsers send.
+    subprocess.run(
+        ["sox", str(raw), "-r", "48000", "-c", "1", str(wav), "pad", "1", "2"],
+        check=True,
+        timeout=30,
+    )
+    return wav
+
+
+@pytest_asyncio.fixture
+async def clinic(tmp_path: Path) -> AsyncIterator[Clinic]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = make_settings(tmp_path, port=port, public_base_url=base, speech_engine="auto")
+    async with live_server(settings) as app:
+        await app.state.services.speech.engine()  # load the model before the clock matters
+        async with app.state.services.database.session() as session:
+            await create_clinician(
+                session, email="ada@clinic.example", display_name="Dr Ada", password=PASSWORD
+            )
+        yield Clinic(app=app, base=base)
+
+
+async def speak_to_assistant(
+    base: str, visit_id: str, patient: str, wav: Path
+) -> RTCPeerConnection:
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    player = MediaPlayer(str(wav))
+    assert player.audio is not None
+    pc.addTrack(player.audio)
+    pc.createDataChannel("assistant")
+    await pc.setLocalDescription(await pc.createOffer())
+    async with httpx.AsyncClient(base_url=base, cookies={"th_patient": patient}) as client:
+        response = await client.post(
+            f"/api/assistant/{visit_id}/offer",
+            json={"sdp": pc.localDescription.sdp, "type": "offer", "mode": "captions"},
+            timeout=30,
+        )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["engine"] == "whisper" and answer["language"] == "en"
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+    return pc
+
+
+async def call_with_captions(
+    clinic: Clinic, wav: Path, *, consent: bool
+) -> tuple[str, dict[str, Any]]:
+    ada = await clinic.login("ada@clinic.example")
+    visit_id, invite = await clinic.new_visit(ada)
+    patient = await clinic.patient(invite)
+    async with httpx.AsyncClient(base_url=clinic.base, cookies={"th_patient": patient}) as c:
+        assert (
+            await c.put("/api/patient/consent", json={"transcript": consent})
+        ).status_code == 200
+    async with (
+        clinic.socket(visit_id, {"th_patient": patient}) as p_ws,
+        clinic.socket(visit_id, {"th_clinician": ada}) as c_ws,
+    ):
+        welcome = await hello(p_ws)
+        await hello(c_ws)
+        await c_ws.send(json.dumps({"type": "admit", "peer_id": welcome["peer_id"]}))
+        await next_message(p_ws, "admitted")
+        pc = await speak_to_assistant(clinic.base, visit_id, patient, wav)
+        try:
+            async with asyncio.timeout(30):
+                while True:
+                    caption = await next_message(c_ws, "caption", within_s=30)
+                    if caption["final"]:
+                        break
+        finally:
+            await pc.close()
+    return visit_id, caption
+
+
+async def stored_segments(clinic: Clinic, visit_id: str) -> list[TranscriptSegment]:
+    async with clinic.app.state.services.database.session() as session:
+        result = await session.execute(
+            select(TranscriptSegment).where(TranscriptSegment.visit_id == visit_id)
+        )
+        return list(result.scalars())
+
+
+@pytest.mark.asyncio
+async def test_captions_reach_the_other_side_and_the_transcript(
+    clinic: Clinic, speech_wav: Path
+) -> None:
+    visit_id, caption = await call_with_captions(clinic, speech_wav, consent=True)
+    text = caption["text"].lower()
+    assert "sore throat" in text and "monday" in text, caption
+    assert caption["speaker_name"] == "Jo"
+    assert 0 <= caption["start_s"] < caption["end_s"] < 30
+    (segment,) = await stored_segments(clinic, visit_id)
+    assert segment.text == caption["text"]
+    assert segment.speaker_role == "patient"
+    assert segment.engine == "whisper" and segment.words
+
+
+@pytest.mark.asyncio
+async def test_without_consent_captions_show_but_nothing_is_stored(
+    clinic: Clinic, speech_wav: Path
+) -> None:
+    visit_id, caption = await call_with_captions(clinic, speech_wav, consent=False)
+    assert "sore throat" in caption["text"].lower()
+    await asyncio.sleep(0.5)  # any write would have happened by now
+    assert await stored_segments(clinic, visit_id) == []
