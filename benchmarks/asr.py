@@ -45,7 +45,9 @@ KOREAN = [
 ]
 CHUNK_MS = 160
 GAP_S = 1.5
-LAG_LIMIT_S = 1.0  # a stream keeps real time if it is never more than this far behind
+# A stream keeps real time if its backlog drains in every pause: at each utterance onset
+# and at the end it is at most this far behind (decoding inside an utterance may lag more).
+LAG_LIMIT_S = 0.5
 
 
 @dataclass
@@ -69,6 +71,7 @@ class StreamResult:
     first_partial_ms: list[float] = field(default_factory=list)
     final_ms: list[float] = field(default_factory=list)
     lags_s: list[float] = field(default_factory=list)
+    pause_lags_s: list[float] = field(default_factory=list)
 
 
 def _trimmed(samples: np.ndarray) -> np.ndarray:
@@ -127,6 +130,8 @@ async def run_stream(
             now = time.monotonic()
             if paced:
                 result.lags_s.append(now - due)
+                if any(0 <= u.onset_s - position < chunk.duration_s for u in audio.utterances):
+                    result.pause_lags_s.append(now - due)
             index = utterance_at(position)
             for event in events:
                 if index is None:
@@ -139,6 +144,8 @@ async def run_stream(
                     finished[index] = True
                     result.final_ms.append((now - started - utterance.end_s) * 1000)
         await recognizer.flush()
+        if paced:
+            result.pause_lags_s.append(time.monotonic() - started - position)
     finally:
         await recognizer.close()
     return result
@@ -172,8 +179,7 @@ async def realtime_trial(
         )
     finally:
         sampler.cancel()
-    lags = [lag for r in results for lag in r.lags_s]
-    kept = max(lags) <= LAG_LIMIT_S and all(r.lags_s[-1] <= LAG_LIMIT_S for r in results)
+    kept = max(lag for r in results for lag in r.pause_lags_s) <= LAG_LIMIT_S
     return kept, list(results), peak[0] / 2**20
 
 
@@ -220,9 +226,11 @@ async def main() -> None:
     for streams in range(1, args.max_streams + 1):
         ok, results, peak_mb = await realtime_trial(engine, audio, streams)
         lags = [lag for r in results for lag in r.lags_s]
+        pause_lags = [lag for r in results for lag in r.pause_lags_s]
         trial_final = [v for r in results for v in r.final_ms]
         print(
-            f"  {streams} streams: max lag {max(lags):.2f} s, final p95 "
+            f"  {streams} streams: max lag {max(lags):.2f} s, in pauses "
+            f"{max(pause_lags):.2f} s, final p95 "
             f"{percentile(trial_final, 95)} ms, peak RSS {peak_mb:.0f} MB -> "
             f"{'real time' if ok else 'falls behind'}"
         )

@@ -16,9 +16,11 @@ from telehealth.access_log import AccessLogMiddleware
 from telehealth.api import api_router
 from telehealth.assistant.sessions import AssistantSessions
 from telehealth.assistant.transcript_sink import TranscriptSink
+from telehealth.intake_service.runtime import open_intake
 from telehealth.pages import pages_router
 from telehealth.realtime import socket
 from telehealth.realtime.transitions import VisitStatusRecorder
+from telehealth.retention_task import RetentionTask
 from telehealth.services import Services
 from telehealth.settings import Settings, load_settings
 from telehealth.speech import SpeechService
@@ -32,6 +34,8 @@ log = logging.getLogger("telehealth.app")
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Open everything the app needs; close all of it, in reverse, whatever happens."""
     async with AsyncExitStack() as stack:
+        # A bad questionnaire stops start-up before anything is opened.
+        intake = await open_intake(settings)
         database = Database(settings.database_url)
         stack.push_async_callback(database.close)
         await database.ping()
@@ -45,6 +49,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         await speech.start()
         assistants = AssistantSessions(settings, speech)
         stack.push_async_callback(assistants.close)
+        retention = RetentionTask(database, settings.retention_days)
+        retention.start()
+        stack.push_async_callback(retention.stop)
         recorder = VisitStatusRecorder(database)
         recorder.start()
         stack.push_async_callback(recorder.stop)
@@ -59,6 +66,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             speech=speech,
             assistants=assistants,
             caption_sink=TranscriptSink(database),
+            intake=intake,
         )
         yield services
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from signaling.hub import RoomHub
+from signaling.pubsub import EventLog
 from telehealth.assistant.captions import SegmentSink
 from telehealth.assistant.sessions import AssistantSessions
-from signaling.pubsub import EventLog
+from telehealth.intake_service.runtime import IntakeRuntime
 from telehealth.settings import Settings
 from telehealth.speech import SpeechService
 from telehealth.storage import Database
@@ -23,3 +24,4 @@ class Services:
     speech: SpeechService
     assistants: AssistantSessions
     caption_sink: SegmentSink
+    intake: IntakeRuntime

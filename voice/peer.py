@@ -13,8 +13,10 @@ aiortc's camelCase stays inside this adapter; the API is snake_case.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from aiortc import (
     RTCConfiguration,
@@ -315,6 +317,21 @@ class AssistantPeer:
             self._speech.discard(prompt)
             raise
         return self._speech.fill(prompt, samples)
+
+    def send_message(self, payload: dict[str, Any]) -> bool:
+        """Send an app message (a JSON object with a string `type`) on the data channel.
+
+        Returns False, sending nothing, for a payload that is not finite JSON; a message made
+        before the channel opens is kept (bounded) and sent when it opens.
+        """
+        if not isinstance(payload.get("type"), str):
+            raise AssistantPeerError("app messages need a string 'type'")
+        try:
+            text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return False
+        self._channel.send(text)
+        return True
 
     def stop_speaking(self) -> None:
         """Cut the prompt playing and drop the queued ones (e.g. the user started talking)."""

@@ -11,6 +11,7 @@ from telehealth.api import (
     health,
     ice,
     intake,
+    navigation,
     patient,
     transcripts,
     visits,
@@ -29,6 +30,7 @@ def api_router() -> APIRouter:
         transcripts,
         intake,
         assistant,
+        navigation,
     ):
         router.include_router(module.router)
     return router

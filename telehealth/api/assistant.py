@@ -8,8 +8,10 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from telehealth.assistant.captions import CaptionRelay
-from telehealth.assistant.sessions import AssistantKey, TooManyAssistants
+from telehealth.assistant.intake_voice import VoiceIntake
+from telehealth.assistant.sessions import AssistantKey, EventConsumer, TooManyAssistants
 from telehealth.deps import ServicesDep
+from telehealth.intake_service.sessions import IntakeSessions
 from telehealth.realtime.participants import NotAParticipant, participant_for
 from voice.errors import VoiceError
 
@@ -25,7 +27,7 @@ STATUS_FOR_REFUSAL = {
 class AssistantOffer(BaseModel):
     sdp: str = Field(min_length=10, max_length=60_000)
     type: Literal["offer"] = "offer"
-    mode: Literal["captions"] = "captions"
+    mode: Literal["captions", "intake"] = "captions"
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 
 
@@ -41,7 +43,8 @@ class AssistantAnswer(BaseModel):
 async def offer(
     visit_id: str, body: AssistantOffer, request: Request, services: ServicesDep
 ) -> AssistantAnswer:
-    """Connect the participant's microphone to the speech assistant (captions)."""
+    """Connect the participant's microphone to the speech assistant: live captions, or the
+    symptom intake by voice (patients)."""
     try:
         participant, visit = await participant_for(services.database, request.cookies, visit_id)
     except NotAParticipant as refusal:
@@ -52,26 +55,38 @@ async def offer(
         engine = await services.speech.engine(body.language)
     except VoiceError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from None
-    relay = CaptionRelay(
-        services.hub,
-        visit_id,
-        participant,
-        engine.info,
-        call_started_at=visit.started_at,
-        sink=services.caption_sink,
-    )
+    behaviour: VoiceIntake | None = None
+    consumer: EventConsumer
+    if body.mode == "intake":
+        if participant.role != "patient":
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "the intake is for the patient")
+        behaviour = VoiceIntake(
+            IntakeSessions(services.intake, services.database, services.hub), visit_id
+        )
+        consumer = behaviour
+    else:
+        consumer = CaptionRelay(
+            services.hub,
+            visit_id,
+            participant,
+            engine.info,
+            call_started_at=visit.started_at,
+            sink=services.caption_sink,
+        )
     try:
-        _, answer = await services.assistants.open(
+        peer, answer = await services.assistants.open(
             AssistantKey(visit_id, participant.peer_id, body.mode),
             participant,
             offer_sdp=body.sdp,
             language=body.language,
             phrases=None,
-            consumer=relay,
+            consumer=consumer,
         )
     except TooManyAssistants as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
     except VoiceError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from None
+    if behaviour is not None:
+        behaviour.attach(peer)
     info = engine.info
     return AssistantAnswer(sdp=answer, engine=info.engine, model=info.model, language=info.language)

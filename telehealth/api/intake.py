@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -22,7 +22,6 @@ from telehealth.intake_service import (
     IntakeServiceError,
     IntakeSessions,
     IntakeTooLong,
-    open_intake,
     submit_form,
     views,
 )
@@ -58,16 +57,8 @@ class DialogueReplyIn(BaseModel):
     text: str = Field(max_length=2000)
 
 
-async def get_intake_runtime(request: Request, services: ServicesDep) -> IntakeRuntime:
-    runtime = getattr(services, "intake", None)
-    if isinstance(runtime, IntakeRuntime):
-        return runtime
-    # Until the app's lifespan opens the intake (services.intake), open it once per app.
-    opened: IntakeRuntime | None = getattr(request.app.state, "intake_runtime", None)
-    if opened is None:
-        opened = await open_intake(services.settings)
-        request.app.state.intake_runtime = opened
-    return opened
+def get_intake_runtime(services: ServicesDep) -> IntakeRuntime:
+    return services.intake
 
 
 IntakeRuntimeDep = Annotated[IntakeRuntime, Depends(get_intake_runtime)]

@@ -9,6 +9,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 
+from telehealth.intake import IntakeError
 from telehealth.settings import SettingsError
 from telehealth.storage import DatabaseUnavailable
 from voice.errors import VoiceError
@@ -39,7 +40,7 @@ def expected_failures(command: Callable[P, T]) -> Callable[P, T]:
             return command(*args, **kwargs)
         except SettingsError as error:
             raise fail(str(error), code=2) from None
-        except (DatabaseUnavailable, CommandFailed, VoiceError) as error:
+        except (DatabaseUnavailable, CommandFailed, VoiceError, IntakeError) as error:
             raise fail(str(error)) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signaling.hub import RoomHub
@@ -29,13 +28,12 @@ from telehealth.intake import (
 )
 from telehealth.intake_service import records
 from telehealth.intake_service.alerts import alert_clinicians, record_urgent
-from telehealth.intake_service.errors import FormRejected, IntakeBusy
+from telehealth.intake_service.errors import FormRejected
 from telehealth.intake_service.runtime import IntakeRuntime
 from telehealth.storage import Database
 from telehealth.storage.models import IntakeResponse, new_id, utcnow
 
 FormFields = Mapping[str, str | list[str]]
-WRITE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,18 +65,13 @@ async def submit_form(
             invalid.errors, flags=raised, emergency_message=runtime.emergency_message(raised)
         ) from None
     raised = runtime.checker.evaluate(answers, said)
+
+    async def store() -> tuple[dict[str, Any], tuple[RedFlag, ...], tuple[RedFlag, ...]]:
+        async with database.session() as session:
+            return await _store(runtime, session, visit_id, answers, raised, now)
+
     async with runtime.dialogues.locked(visit_id):
-        for _ in range(WRITE_ATTEMPTS):
-            try:
-                async with database.session() as session:
-                    response, flags, new_flags = await _store(
-                        runtime, session, visit_id, answers, raised, now
-                    )
-                break
-            except (records.StaleRow, IntegrityError):
-                continue
-        else:
-            raise IntakeBusy("the intake kept changing; please try again")
+        response, flags, new_flags = await records.retrying(store)
         runtime.dialogues.drop(visit_id)
     if new_flags:
         await alert_clinicians(hub, visit_id, new_flags)
@@ -142,56 +135,52 @@ async def _record_flags_only(
     raised: tuple[RedFlag, ...],
 ) -> None:
     """Mark the intake urgent without storing any answer of the incomplete form."""
-    new_flags: tuple[RedFlag, ...] = ()
+
+    async def store() -> tuple[RedFlag, ...]:
+        now = utcnow()
+        async with database.session() as session:
+            await records.check_visit_takes_intake(session, visit_id)
+            row = await records.load(session, visit_id)
+            kept = records.stored_flags(row)
+            flags = records.merge_flags(kept, raised)
+            new_flags = flags[len(kept) :]
+            if not new_flags:
+                return ()
+            if row is None:
+                row_id = new_id()
+                empty = to_questionnaire_response(
+                    runtime.questionnaire,
+                    {},
+                    status="in-progress",
+                    authored=now,
+                    response_id=row_id,
+                )
+                await records.insert(
+                    session,
+                    IntakeResponse(
+                        id=row_id,
+                        visit_id=visit_id,
+                        status="in-progress",
+                        source="form",
+                        response=empty,
+                        summary_lines=[],
+                        urgent=True,
+                        flags=records.flag_dicts(flags),
+                        dialogue=None,
+                        revision=0,
+                        created_at=now,
+                        updated_at=now,
+                    ),
+                )
+            else:
+                await records.save(session, row, now, urgent=True, flags=records.flag_dicts(flags))
+            record_urgent(session, visit_id, new_flags, "form")
+            return new_flags
+
     async with runtime.dialogues.locked(visit_id):
-        for _ in range(WRITE_ATTEMPTS):
-            now = utcnow()
-            try:
-                async with database.session() as session:
-                    await records.check_visit_takes_intake(session, visit_id)
-                    row = await records.load(session, visit_id)
-                    kept = records.stored_flags(row)
-                    flags = records.merge_flags(kept, raised)
-                    new_flags = flags[len(kept) :]
-                    if not new_flags:
-                        return
-                    if row is None:
-                        row_id = new_id()
-                        empty = to_questionnaire_response(
-                            runtime.questionnaire,
-                            {},
-                            status="in-progress",
-                            authored=now,
-                            response_id=row_id,
-                        )
-                        await records.insert(
-                            session,
-                            IntakeResponse(
-                                id=row_id,
-                                visit_id=visit_id,
-                                status="in-progress",
-                                source="form",
-                                response=empty,
-                                summary_lines=[],
-                                urgent=True,
-                                flags=records.flag_dicts(flags),
-                                dialogue=None,
-                                revision=0,
-                                created_at=now,
-                                updated_at=now,
-                            ),
-                        )
-                    else:
-                        await records.save(
-                            session, row, now, urgent=True, flags=records.flag_dicts(flags)
-                        )
-                    record_urgent(session, visit_id, new_flags, "form")
-                break
-            except (records.StaleRow, IntegrityError):
-                continue
-        else:
-            raise IntakeBusy("the intake kept changing; please try again")
-    await alert_clinicians(hub, visit_id, new_flags)
+        new_flags = await records.retrying(store)
+    if new_flags:
+        await alert_clinicians(hub, visit_id, new_flags)
 
 
 def _values(fields: FormFields) -> list[str]:

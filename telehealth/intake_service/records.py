@@ -3,23 +3,39 @@ lands if nobody else wrote since the row was read (optimistic concurrency)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth.intake import RedFlag
-from telehealth.intake_service.errors import IntakeClosed
+from telehealth.intake_service.errors import IntakeBusy, IntakeClosed
 from telehealth.storage.models import IntakeResponse, Visit, VisitStatus
 
 # The intake happens before the call: during the call, and after the visit, it is closed.
 INTAKE_OPEN_STATUSES = frozenset({VisitStatus.scheduled, VisitStatus.waiting})
+WRITE_ATTEMPTS = 3
+
+T = TypeVar("T")
 
 
 class StaleRow(Exception):
     """The row changed since it was read; the caller reads it again and retries."""
+
+
+async def retrying(
+    write: Callable[[], Awaitable[T]], on_conflict: Callable[[], None] = lambda: None
+) -> T:
+    """Run `write` (a whole unit of work) again when another writer got in first."""
+    for _ in range(WRITE_ATTEMPTS):
+        try:
+            return await write()
+        except (StaleRow, IntegrityError):  # a newer revision, or a concurrent first insert
+            on_conflict()
+    raise IntakeBusy("the intake kept changing; please try again")
 
 
 async def check_visit_takes_intake(session: AsyncSession, visit_id: str) -> None:

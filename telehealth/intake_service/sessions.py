@@ -16,14 +16,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
-
 from signaling.hub import RoomHub
 from telehealth import audit
 from telehealth.intake import IntakeDialogue, RedFlag, Turn, wording
 from telehealth.intake_service import records
 from telehealth.intake_service.alerts import alert_clinicians, record_urgent
-from telehealth.intake_service.errors import IntakeBusy, IntakeNotStarted, IntakeTooLong
+from telehealth.intake_service.errors import IntakeNotStarted, IntakeTooLong
 from telehealth.intake_service.runtime import IntakeRuntime
 from telehealth.storage import Database
 from telehealth.storage.models import IntakeResponse, new_id, utcnow
@@ -32,7 +30,6 @@ from telehealth.storage.models import IntakeResponse, new_id, utcnow
 # replay in a few hundred milliseconds.
 MAX_REPLIES = 200
 MAX_REPLY_CHARS = 2000
-WRITE_ATTEMPTS = 3
 
 T = TypeVar("T")
 
@@ -60,18 +57,14 @@ class IntakeSessions:
         return turn
 
     async def _attempt(self, visit_id: str, once: Callable[[str], Awaitable[T]]) -> T:
-        for _ in range(WRITE_ATTEMPTS):
-            try:
-                result = await once(visit_id)
-            except (records.StaleRow, IntegrityError):
-                self._runtime.dialogues.drop(visit_id)
-                continue
-            except BaseException:
-                # The cached dialogue may have moved on without being stored.
-                self._runtime.dialogues.drop(visit_id)
-                raise
-            return result
-        raise IntakeBusy("the intake kept changing; please try again")
+        def drop() -> None:
+            self._runtime.dialogues.drop(visit_id)
+
+        try:
+            return await records.retrying(lambda: once(visit_id), on_conflict=drop)
+        except BaseException:
+            drop()  # the cached dialogue may have moved on without being stored
+            raise
 
     async def _start_once(self, visit_id: str) -> Turn:
         now = utcnow()

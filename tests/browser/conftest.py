@@ -34,6 +34,7 @@ CLINICIAN_EMAIL = "dr.lee@clinic.example"
 CLINICIAN_NAME = "Dr Robin Lee"
 CLINICIAN_PASSWORD = "correct horse battery staple 42"
 STARTUP_TIMEOUT_S = 30.0
+SPEECH_READY_TIMEOUT_S = 90.0  # loading Whisper on a busy two-core machine
 
 # The machine is shared with other test runs: give page assertions room beyond 5 s.
 expect.set_options(timeout=15_000)
@@ -45,12 +46,12 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _environment(data_dir: Path, port: int) -> dict[str, str]:
+def _environment(data_dir: Path, port: int, speech_engine: str = "off") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEHEALTH_")}
     env.update(
         TELEHEALTH_DATA_DIR=str(data_dir / "var"),
         TELEHEALTH_PORT=str(port),
-        TELEHEALTH_SPEECH_ENGINE="off",
+        TELEHEALTH_SPEECH_ENGINE=speech_engine,
         TELEHEALTH_MODELS_DIR=str(data_dir / "models"),
     )
     return env
@@ -63,6 +64,7 @@ class Server:
     base_url: str
     email: str
     password: str
+    data_dir: Path | None = None  # the server's TELEHEALTH_DATA_DIR (its SQLite file is there)
 
     @contextmanager
     def clinician_client(self) -> Iterator[httpx.Client]:
@@ -109,11 +111,26 @@ def _wait_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) ->
     raise RuntimeError(f"the server did not become healthy:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("browser-server")
+def _wait_speech_ready(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+    deadline = time.monotonic() + SPEECH_READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited early:\n{log.read_text()}")
+        response = httpx.get(f"{base_url}/readyz", timeout=5)
+        if response.status_code == 200:
+            return
+        problem = response.json().get("speech", {}).get("problem")
+        if problem and problem != "loading":
+            raise RuntimeError(f"the speech engine did not load: {problem}")
+        time.sleep(0.5)
+    raise RuntimeError(f"the speech engine did not load in time:\n{log.read_text()}")
+
+
+@contextmanager
+def _running_server(data_dir: Path, *, speech_engine: str = "off") -> Iterator[Server]:
+    """A server process on a free port with one clinician, stopped on exit."""
     port = _free_port()
-    env = _environment(data_dir, port)
+    env = _environment(data_dir, port, speech_engine)
     created = subprocess.run(
         [
             sys.executable,
@@ -143,7 +160,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(process, base_url, log)
-        yield Server(base_url=base_url, email=CLINICIAN_EMAIL, password=CLINICIAN_PASSWORD)
+        if speech_engine != "off":
+            _wait_speech_ready(process, base_url, log)
+        yield Server(
+            base_url=base_url,
+            email=CLINICIAN_EMAIL,
+            password=CLINICIAN_PASSWORD,
+            data_dir=data_dir / "var",
+        )
     finally:
         process.terminate()
         try:
@@ -153,13 +177,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server with speech off (no model loads): most page tests need no captions."""
+    with _running_server(tmp_path_factory.mktemp("browser-server")) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def speech_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server with speech on (TELEHEALTH_SPEECH_ENGINE=auto: the embedded Whisper
+    tiny.en for English), ready once the model has loaded; one load per test session."""
+    data_dir = tmp_path_factory.mktemp("browser-speech-server")
+    with _running_server(data_dir, speech_engine="auto") as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     chromium = playwright_driver.chromium.launch(
         executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

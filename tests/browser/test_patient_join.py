@@ -20,6 +20,7 @@ TIMEOUT_MS = 20_000
 def open_invite(page: Page, invite_url: str, name: str) -> None:
     page.goto(invite_url)
     expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+    page.get_by_role("radio", name="No").check()
     page.get_by_label("Your name").fill(name)
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Check your camera and microphone")).to_be_visible()
@@ -39,7 +40,9 @@ def test_join_without_a_link_and_with_a_bad_link(browser: Browser, server: Serve
         # Pasting a link into the open page changes only the fragment.
         page.goto(server.base_url + "/join#invite=" + "x" * 40)
         expect(page).not_to_have_url(re.compile("invite"))
-        expect(page.get_by_label("Your name")).to_be_focused()
+        # The consent question comes first, so it has the focus (see test_captions.py).
+        expect(page.get_by_role("radio", name="Yes")).to_be_focused()
+        page.get_by_role("radio", name="No").check()
         page.get_by_role("button", name="Continue").click()
         expect(page.get_by_role("alert")).to_have_text("Enter your name.")
         expect(page.get_by_label("Your name")).to_have_attribute("aria-invalid", "true")
@@ -117,6 +120,11 @@ def test_keyboard_only_join_and_leave(browser: Browser, server: Server) -> None:
     try:
         page = context.new_page()
         page.goto(server.create_visit("Keyboard visit")["invite_url"])
+        # Space answers the consent question (Yes); Tab goes on to the name.
+        expect(page.get_by_role("radio", name="Yes")).to_be_focused()
+        page.keyboard.press("Space")
+        expect(page.get_by_role("radio", name="Yes")).to_be_checked()
+        page.keyboard.press("Tab")
         name = page.get_by_label("Your name")
         expect(name).to_be_focused()
         page.keyboard.type("Kim Keys")

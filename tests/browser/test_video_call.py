@@ -124,6 +124,7 @@ def test_video_visit_from_invite_to_end(browser: Browser, server: Server) -> Non
         expect(patient).not_to_have_url(re.compile("invite"))
         assert patient.evaluate("location.hash") == ""
         assert_accessible(patient, "join: name")
+        patient.get_by_role("radio", name="No").check()
         patient.get_by_label("Your name").fill("Pat Example")
         patient.get_by_role("button", name="Continue").click()
 

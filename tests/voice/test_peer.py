@@ -181,7 +181,8 @@ async def test_speech_in_finals_out_and_spoken_prompt_back(
         before = time.monotonic()
         await asyncio.sleep(0.6)
         quiet = client.rms_since(before)
-        assert len(quiet) >= 20 and max(quiet) < SILENCE_RMS
+        # 30 frames were due; a loaded machine may deliver fewer in the window, never sound.
+        assert len(quiet) >= 10 and max(quiet) < SILENCE_RMS
         # ...and speech after `say`.
         spoken_at = time.monotonic()
         seconds = await peer.say("Your microphone is now muted.")

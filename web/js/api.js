@@ -19,10 +19,13 @@ function describe(data, status) {
   return `The server answered with an error (${status}).`;
 }
 
-/** Call the API; resolve with the parsed JSON body (or null), or reject with ApiError. */
-export async function api(path, { method = "GET", body } = {}) {
+/**
+ * Call the API; resolve with the parsed JSON body (or null), or reject with ApiError.
+ * `timeoutMs` is for the few calls that may take longer than usual.
+ */
+export async function api(path, { method = "GET", body, timeoutMs = TIMEOUT_MS } = {}) {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
   let response;
   try {
     response = await fetch(path, {

@@ -1,5 +1,5 @@
 // Pieces of the call view shared by the clinician's and the patient's pages: video
-// tiles, the mute and camera buttons, chat, the captions log and confirm dialogs.
+// tiles, the mute and camera buttons, chat and confirm dialogs (captions: captions.js).
 
 import { announce, bindAltShortcuts } from "./a11y.js";
 
@@ -154,16 +154,6 @@ export function mountChat({ form, input, log, signaling }) {
     text.className = "text";
     text.textContent = message.text;
     item.append(from, text);
-    appendBounded(log, item);
-  });
-}
-
-/** The captions log: final segments only, so screen readers are not flooded. */
-export function mountCaptions({ log, signaling }) {
-  signaling.on("caption", (caption) => {
-    if (!caption.final || !caption.text) return;
-    const item = document.createElement("p");
-    item.textContent = `${caption.speaker_name}: ${caption.text}`;
     appendBounded(log, item);
   });
 }

@@ -1,21 +1,32 @@
 // The clinician's call page: the waiting room with Admit / Deny, the video call,
-// chat, captions and ending the call.
+// chat, captions (with the patient's consent to saving them) and ending the call.
 
 import { announce, formatDateTime, initDisplaySettings, showView } from "./a11y.js";
 import { ApiError, api, fetchIceServers } from "./api.js";
 import { CallSession, stopStream } from "./call.js";
-import { RemoteTiles, confirmWith, mountCaptions, mountChat, mountMediaControls } from "./call-ui.js";
+import { RemoteTiles, confirmWith, mountChat, mountMediaControls } from "./call-ui.js";
+import { mountCaptions } from "./captions.js";
 import { openLocalMedia } from "./devices.js";
 import { CLOSE_MESSAGES, SignalingClient } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
 const visitId = new URLSearchParams(location.search).get("visit");
+const CONSENT_POLL_MS = 10000;
+const CONSENT_TEXT = {
+  granted: "Transcript: saved with consent",
+  declined: "Transcript: not saved (the patient said no)",
+  not_asked: "Transcript: not saved (the patient has not answered)",
+};
 
 const names = new Map(); // peer id -> display name
 let signaling = null;
 let call = null;
 let tiles = null;
 let localStream = null;
+let iceServers = [];
+let captions = null; // {view, speech} of captions.js
+let consentState = null;
+let consentTimer = null;
 let ended = false;
 let reconnecting = false; // a dropped connection is being resumed
 
@@ -24,6 +35,8 @@ function nameOf(peerId) {
 }
 
 function problem(text, { signIn = false } = {}) {
+  clearInterval(consentTimer);
+  captions?.speech.close();
   $("problem-text").textContent = text;
   if (signIn) {
     const link = document.createElement("a");
@@ -108,6 +121,36 @@ async function deny(peerId) {
   }
 }
 
+// --- the patient's consent to saving the captions ---------------------------------------
+
+// The consent API has no push, so the page asks when someone joins and every little while.
+async function refreshConsent() {
+  let answer;
+  try {
+    answer = await api(`/api/visits/${encodeURIComponent(visitId)}/consent`);
+  } catch {
+    return; // keep showing the last known answer
+  }
+  if (ended || answer.state === consentState) return;
+  const element = $("consent-state");
+  element.textContent = CONSENT_TEXT[answer.state] || CONSENT_TEXT.not_asked;
+  element.dataset.state = answer.state;
+  // A live region of its own (not the page's status line, which it would overwrite),
+  // made live after the first answer: changes during the visit are read out, not the load.
+  if (consentState === null) element.setAttribute("aria-live", "polite");
+  consentState = answer.state;
+}
+
+function watchConsent() {
+  refreshConsent();
+  consentTimer = setInterval(refreshConsent, CONSENT_POLL_MS);
+}
+
+// Our own speech is captioned once somebody else is in the call (not while we wait).
+function startSpeechCaptions() {
+  captions.speech.start({ visitId, stream: localStream, iceServers });
+}
+
 // --- signaling events ----------------------------------------------------------------------
 
 function notePeer(peer) {
@@ -121,7 +164,10 @@ function onWelcome(welcome) {
   for (const peer of welcome.peers) {
     notePeer(peer);
     if (peer.state === "waiting") addWaiting(peer);
-    else call.connectTo(peer.peer_id);
+    else {
+      call.connectTo(peer.peer_id);
+      startSpeechCaptions();
+    }
   }
   updateWaitingEmpty();
   call.announceMediaState();
@@ -143,6 +189,8 @@ function onPeerJoined({ peer }) {
   } else {
     removeWaiting(peer.peer_id);
     call.connectTo(peer.peer_id);
+    startSpeechCaptions();
+    refreshConsent();
     announce(`${peer.name} joined the call.`);
   }
 }
@@ -168,6 +216,9 @@ function finish(text) {
   ended = true;
   call?.close();
   tiles?.clear();
+  clearInterval(consentTimer);
+  captions?.speech.close();
+  captions?.view.clearPartials();
   stopStream(localStream);
   $("local-video").srcObject = null;
   signaling?.close();
@@ -184,7 +235,7 @@ function onClosed({ code }) {
   else announce(`${CLOSE_MESSAGES[code] || "The connection was lost."} Reload the page to reconnect.`);
 }
 
-function connectSignaling(iceServers) {
+function connectSignaling() {
   signaling = new SignalingClient(visitId);
   call = new CallSession({
     signaling,
@@ -236,7 +287,7 @@ function connectSignaling(iceServers) {
     })
     .on("closed", onClosed);
   mountChat({ form: $("chat-form"), input: $("chat-input"), log: $("chat-log"), signaling });
-  mountCaptions({ log: $("caption-log"), signaling });
+  captions = mountCaptions({ signaling });
   signaling.connect();
 }
 
@@ -273,7 +324,8 @@ async function start() {
   tiles = new RemoteTiles($("remote-tiles"), $("play-sound"));
   mountMediaControls({ muteButton: $("mute"), cameraButton: $("camera"), getCall: () => call });
   $("end-call").addEventListener("click", endCall);
-  const [iceServers, media] = await Promise.all([fetchIceServers(), openLocalMedia()]);
+  let media;
+  [iceServers, media] = await Promise.all([fetchIceServers(), openLocalMedia()]);
   localStream = media.stream;
   if (localStream) $("local-video").srcObject = localStream;
   if (media.problem) {
@@ -281,7 +333,8 @@ async function start() {
     $("device-problem").hidden = false;
   }
   showView("call", { focus: false });
-  connectSignaling(iceServers);
+  connectSignaling();
+  watchConsent();
 }
 
 start();

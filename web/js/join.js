@@ -4,7 +4,9 @@
 import { announce, formatDateTime, initDisplaySettings, showView } from "./a11y.js";
 import { ApiError, api, fetchIceServers } from "./api.js";
 import { CallSession, stopStream } from "./call.js";
-import { RemoteTiles, confirmWith, mountCaptions, mountChat, mountMediaControls } from "./call-ui.js";
+import { RemoteTiles, confirmWith, mountChat, mountMediaControls } from "./call-ui.js";
+import { mountCaptions } from "./captions.js";
+import { ConsentQuestion, loadConsent, mountConsentChange, saveConsent } from "./consent.js";
 import { LevelMeter, NO_CAMERA_NOTE, openLocalMedia } from "./devices.js";
 import { CLOSE_MESSAGES, SignalingClient } from "./signaling.js";
 
@@ -19,6 +21,9 @@ let meter = null;
 let signaling = null;
 let call = null;
 let tiles = null;
+let consent = null; // the join step's ConsentQuestion
+let captions = null; // {view, speech} of captions.js
+let iceServers = [];
 let finished = false;
 let reconnecting = false; // a dropped connection is being resumed
 
@@ -57,15 +62,18 @@ function linkProblem(text) {
   showView("link-problem");
 }
 
-// --- step 1: your name ---------------------------------------------------------------------
+// --- step 1: consent and your name ------------------------------------------------------------
 
+// The first question of the form gets focus, so nobody types a name past it unread.
 function askForName() {
   showView("name", { focus: false });
-  $("display-name").focus();
+  if (consent.answer === null) consent.focus();
+  else $("display-name").focus();
 }
 
 async function submitName(event) {
   event.preventDefault();
+  if (!consent.validate()) return;
   const input = $("display-name");
   const name = input.value.trim();
   const error = $("name-error");
@@ -94,6 +102,10 @@ async function submitName(event) {
   }
   forgetInvite();
   describeVisit();
+  if (!(await saveConsent(consent.answer))) {
+    announce("Your answer about saving captions could not be stored, so they are not saved. " +
+      "You can answer again in the caption settings during the visit.");
+  }
   startDeviceCheck();
 }
 
@@ -161,6 +173,7 @@ function enterCall(peers) {
   meter.stop();
   $("preview").srcObject = null; // one rendering of our own camera is enough
   $("local-video").srcObject = localStream;
+  captions.speech.start({ visitId: visit.visit_id, stream: localStream, iceServers });
   if (!$("main").querySelector('[data-view="call"]').hidden) return;
   showView("call");
   announce("You are in the visit. Connecting video…");
@@ -188,6 +201,8 @@ function finish(text) {
   finished = true;
   call?.close();
   tiles?.clear();
+  captions?.speech.close();
+  captions?.view.clearPartials();
   meter.stop();
   stopStream(localStream);
   $("preview").srcObject = null;
@@ -219,7 +234,7 @@ function onBye({ reason }) {
 
 async function joinWaitingRoom() {
   $("join-waiting-room").disabled = true;
-  const iceServers = await fetchIceServers();
+  iceServers = await fetchIceServers();
   signaling = new SignalingClient(visit.visit_id);
   tiles = new RemoteTiles($("remote-tiles"), $("play-sound"));
   call = new CallSession({
@@ -276,7 +291,7 @@ async function joinWaitingRoom() {
     })
     .on("closed", onClosed);
   mountChat({ form: $("chat-form"), input: $("chat-input"), log: $("chat-log"), signaling });
-  mountCaptions({ log: $("caption-log"), signaling });
+  captions = mountCaptions({ signaling });
   showView("waiting");
   announce("Joining the waiting room…");
   signaling.connect();
@@ -296,6 +311,8 @@ async function start() {
   });
   mountMediaControls({ muteButton: $("mute"), cameraButton: $("camera"), getCall: () => call });
   $("name-form").addEventListener("submit", submitName);
+  consent = new ConsentQuestion();
+  mountConsentChange();
   $("try-again").addEventListener("click", openDevices);
   $("join-without-devices").addEventListener("click", joinWaitingRoom);
   $("join-waiting-room").addEventListener("click", joinWaitingRoom);
@@ -326,6 +343,7 @@ async function start() {
     return;
   }
   describeVisit();
+  loadConsent();
   if (visit.status === "ended" || visit.status === "cancelled") {
     finish(visit.status === "ended" ? "This visit is over." : "This visit was cancelled.");
     return;

@@ -23,9 +23,10 @@ branch_labels = None
 depends_on = None
 
 SQLITE_SEARCH = [
-    # porter: "coughing" finds "cough", as PostgreSQL's english configuration does.
+    # Like PostgreSQL's english configuration: "coughing" finds "cough" (porter), case is
+    # folded, accents are kept ("cafe" does not find "café").
     "CREATE VIRTUAL TABLE transcript_search USING fts5("
-    "text, tokenize = 'porter unicode61 remove_diacritics 2')",
+    "text, tokenize = 'porter unicode61 remove_diacritics 0')",
     """
     CREATE TRIGGER transcript_segments_search_insert AFTER INSERT ON transcript_segments
     BEGIN

@@ -69,9 +69,7 @@ async def add_clinicians(app: FastAPI) -> None:
 
 @pytest_asyncio.fixture
 async def clinic(tmp_path: Path, database_url: str) -> AsyncIterator[Clinic]:
-    settings = make_settings(
-        tmp_path, database_url=database_url, emergency_number=EMERGENCY_NUMBER
-    )
+    settings = make_settings(tmp_path, database_url=database_url, emergency_number=EMERGENCY_NUMBER)
     async with running_app(settings) as app, AsyncExitStack() as stack:
         await add_clinicians(app)
         yield Clinic(app, stack)

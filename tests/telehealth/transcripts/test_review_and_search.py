@@ -38,11 +38,13 @@ ADVERSARIAL_QUERIES = [
     ("\ue000chest\ue001", True),
     ("col:1 + 2", False),
     ("ünïcödé café", True),
-    ("unicode cafe", True),
+    ("unicode cafe", False),  # accents count, on both backends
 ]
 
 
-async def _say(database: Database, visit_id: str, words: str, start_s: float, who: str) -> SegmentOut:
+async def _say(
+    database: Database, visit_id: str, words: str, start_s: float, who: str
+) -> SegmentOut:
     stored = await store_final_segment(
         database,
         visit_id,
@@ -176,18 +178,24 @@ async def test_search_follows_the_current_text(clinic: Clinic) -> None:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize(("query", "finds"), ADVERSARIAL_QUERIES)
-async def test_query_syntax_is_never_an_error(clinic: Clinic, query: str, finds: bool) -> None:
+async def test_query_syntax_is_never_an_error(clinic: Clinic) -> None:
     segment = await _say(
         clinic.database, clinic.consented, "chest pain near the café, ünïcödé", 1.0, "Jo"
     )
-    hits = await _search(clinic, clinic.ada, query)
-    assert hits == ([(clinic.consented, segment.id)] if finds else [])
+    found = [(clinic.consented, segment.id)]
+    for query, finds in ADVERSARIAL_QUERIES:
+        assert await _search(clinic, clinic.ada, query) == (found if finds else []), query
 
 
 def test_search_terms_reduce_a_query_to_quoted_words() -> None:
     assert search_terms('"unbalanced') == ["unbalanced"]
-    assert search_terms('NEAR(chest, "sharp  pain") x_y') == ["near", "chest", "sharp pain", "x", "y"]
+    assert search_terms('NEAR(chest, "sharp  pain") x_y') == [
+        "near",
+        "chest",
+        "sharp pain",
+        "x",
+        "y",
+    ]
     assert search_terms('"" - * ^') == []
     assert len(search_terms("a " * 40)) == 16
     assert split_snippet("a \ue000b\ue001 c \ue000dd\ue001") == ("a b c dd", [(2, 3), (6, 8)])

@@ -126,7 +126,9 @@ async def test_changing_ones_mind_is_recorded_and_the_latest_answer_wins(clinic:
 @pytest.mark.asyncio
 async def test_impossible_times_are_refused_and_odd_ones_clamped(clinic: Clinic) -> None:
     with pytest.raises(InvalidSegment):
-        await store_final_segment(clinic.database, clinic.consented, **{**SEGMENT, "end_s": math.inf})
+        await store_final_segment(
+            clinic.database, clinic.consented, **{**SEGMENT, "end_s": math.inf}
+        )
     odd = {**SEGMENT, "start_s": -0.5, "end_s": -1.0, "confidence": 7.0}
     stored = await store_final_segment(clinic.database, clinic.consented, **odd)
     assert stored is not None

@@ -1,0 +1,45 @@
+"""The action registry for the browser: phrases, shortcuts and pages of every action."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from telehealth.deps import SettingsDep
+from telehealth.navigation.actions import Page
+from telehealth.navigation.views import registry_view
+
+router = APIRouter(prefix="/api/navigation", tags=["navigation"])
+
+
+class ActionOut(BaseModel):
+    id: str
+    phrases: list[str]
+    shortcut: str
+    description: str
+    pages: list[Page]
+    confirm: str | None
+    confirmation_answer: bool
+    opposite: str | None
+
+
+class PageOut(BaseModel):
+    place: str
+    help: str
+
+
+class ActionRegistryOut(BaseModel):
+    wake_phrase: str
+    pages: dict[Page, PageOut]
+    actions: list[ActionOut]
+
+
+@router.get("/actions")
+async def navigation_actions(
+    settings: SettingsDep,
+    page: Annotated[Page | None, Query(description="only the actions of this page")] = None,
+) -> ActionRegistryOut:
+    """Every action (or one page's) with phrases and shortcut, and each page's spoken help."""
+    return ActionRegistryOut.model_validate(registry_view(settings.wake_phrase, page))

@@ -1,0 +1,177 @@
+"""The symptom intake by voice, end to end: an aiortc client hears each question (the
+prompt's text arrives on the data channel, its speech on the return track) and answers with
+synthesized speech; the stored QuestionnaireResponse equals the one the form gives for the
+same answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import pytest_asyncio
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from telehealth.clinicians import create_clinician
+from tests.conftest import make_settings
+from tests.telehealth.intake_app.sample import FORM_ANSWERS, answers_by_link_id, without_identity
+from tests.telehealth.live_server import free_port, live_server
+from tests.telehealth.test_websocket import PASSWORD, Clinic
+from voice.peer_speech import SpeechTrack, to_webrtc_audio
+
+pytestmark = pytest.mark.slow
+
+# What the patient says to each question (the same answers FORM_ANSWERS types), and the
+# words the assistant's read-back must contain for the patient to confirm it. Phrasings
+# are ones Whisper tiny.en hears right from espeak-ng's voice.
+SPOKEN = {
+    "reason": ("My throat is sore.", []),
+    "onset": ("For three days.", ["3 days"]),
+    "severity": ("I would say seven.", ["7 out of 10"]),
+    "symptoms": ("I have a fever and a cough.", ["fever", "cough"]),
+    "age": ("I am thirty four years old.", ["34"]),
+    "sex-at-birth": ("Female.", ["female"]),
+    "pregnant": ("No.", []),
+    "conditions": ("I've got asthma.", ["asthma"]),
+    "medications": ("I take ibuprofen and metformin.", ["ibuprofen", "metformin"]),
+    "allergies": ("I don't know.", []),
+}
+
+
+@pytest_asyncio.fixture
+async def clinic(tmp_path: Path) -> AsyncIterator[Clinic]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = make_settings(tmp_path, port=port, public_base_url=base, speech_engine="auto")
+    async with live_server(settings) as app:
+        await app.state.services.speech.engine()
+        async with app.state.services.database.session() as session:
+            await create_clinician(
+                session, email="ada@clinic.example", display_name="Dr Ada", password=PASSWORD
+            )
+        yield Clinic(app=app, base=base)
+
+
+def synthesize(text: str, folder: Path) -> np.ndarray:
+    path = folder / "answer.wav"
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(path), text], check=True, timeout=30)
+    raw = path.read_bytes()
+    pcm = raw[raw.index(b"data") + 8 :]
+    return to_webrtc_audio(pcm, 22050)
+
+
+class Ear:
+    """Measures how much non-silent audio the return track carries."""
+
+    def __init__(self, track: MediaStreamTrack) -> None:
+        self.loud_frames = 0
+        self.task = asyncio.create_task(self._listen(track))
+
+    async def _listen(self, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                samples = frame.to_ndarray().astype(np.float64)
+                if np.sqrt(np.mean(samples**2)) > 300:
+                    self.loud_frames += 1
+        except MediaStreamError:
+            return
+
+
+async def answer_by_voice(base: str, patient: str, visit_id: str, folder: Path) -> list[str]:
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    mouth = SpeechTrack()
+    pc.addTrack(mouth)
+    channel = pc.createDataChannel("assistant")
+    turns: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    ears: list[Ear] = []
+    heard: list[str] = []
+
+    @channel.on("message")
+    def on_message(message: str) -> None:
+        payload = json.loads(message)
+        if payload["type"] in ("final", "not_understood"):
+            heard.append(f"{payload['type']}: {payload.get('text') or payload.get('heard')}")
+        if payload["type"] == "intake_turn":
+            turns.put_nowait(payload)
+
+    @pc.on("track")
+    def on_track(track: MediaStreamTrack) -> None:
+        ears.append(Ear(track))
+
+    await pc.setLocalDescription(await pc.createOffer())
+    async with httpx.AsyncClient(base_url=base, cookies={"th_patient": patient}) as client:
+        response = await client.post(
+            f"/api/assistant/{visit_id}/offer",
+            json={"sdp": pc.localDescription.sdp, "type": "offer", "mode": "intake"},
+            timeout=30,
+        )
+    assert response.status_code == 200, response.text
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=response.json()["sdp"], type="answer"))
+    prompts: list[str] = []
+    expected: list[str] = []
+    try:
+        async with asyncio.timeout(180):
+            while True:
+                turn = await turns.get()
+                prompts.append(turn["prompt"])
+                if turn["done"]:
+                    break
+                stage, link_id = turn["stage"], turn["linkId"]
+                if stage == "question":
+                    reply, expected = SPOKEN[link_id]
+                elif stage == "confirm":
+                    # Like a patient: confirm only what was heard right.
+                    heard_right = all(w in turn["prompt"].lower() for w in expected)
+                    reply = "yes" if heard_right else "no"
+                elif stage == "summary":
+                    reply = "yes"
+                else:
+                    raise AssertionError(f"unexpected turn: {turn}")
+                # Let the question finish playing, then answer.
+                await asyncio.sleep(0.3 + len(turn["prompt"]) / 14)
+                samples = synthesize(reply, folder)
+                prompt = mouth.reserve(reply, interrupt=True)
+                mouth.fill(prompt, samples)
+        assert ears and ears[0].loud_frames > 100, "the questions were not heard"
+    except TimeoutError:
+        raise AssertionError(f"the dialogue stalled: prompts {prompts}, heard {heard}") from None
+    finally:
+        await pc.close()
+    return prompts
+
+
+@pytest.mark.asyncio
+async def test_voice_intake_equals_the_form(clinic: Clinic, tmp_path: Path) -> None:
+    ada = await clinic.login("ada@clinic.example")
+    voice_visit, voice_invite = await clinic.new_visit(ada)
+    form_visit, form_invite = await clinic.new_visit(ada)
+
+    prompts = await answer_by_voice(
+        clinic.base, await clinic.patient(voice_invite), voice_visit, tmp_path
+    )
+    assert len(prompts) >= len(SPOKEN)
+    async with httpx.AsyncClient(base_url=clinic.base, cookies={"th_clinician": ada}) as c:
+        by_voice = (await c.get(f"/api/visits/{voice_visit}/intake")).json()
+    # The reason is free text, kept as recognized; the form types the same words.
+    reason = answers_by_link_id(by_voice)["reason"]["answer"][0]["valueString"]
+    assert "throat" in reason.lower()
+
+    async with httpx.AsyncClient(
+        base_url=clinic.base, cookies={"th_patient": await clinic.patient(form_invite)}
+    ) as c:
+        answers = {**FORM_ANSWERS, "reason": reason}
+        submitted = await c.post("/api/patient/intake/form", json={"answers": answers})
+        assert submitted.status_code == 200, submitted.text
+
+    async with httpx.AsyncClient(base_url=clinic.base, cookies={"th_clinician": ada}) as c:
+        by_form = (await c.get(f"/api/visits/{form_visit}/intake")).json()
+    assert by_voice["status"] == "completed"
+    assert without_identity(by_voice) == without_identity(by_form)

@@ -1,0 +1,234 @@
+// The browser side of the action registry (GET /api/navigation/actions): every action has
+// one id and one handler, whether it comes from a click, a keyboard shortcut or the voice
+// assistant. A page integrates it in a few lines:
+//
+//   await loadActions({ page: "call" });
+//   registerAction("mute", () => setMuted(true), { enabled: () => !muted });
+//   registerAction("unmute", () => setMuted(false), { enabled: () => muted });
+//   bindShortcuts(document);            // Alt+M performs whichever of the two is enabled
+//   bindButtons(document);              // <button data-action="mute"> performs on click
+//   renderHelp(helpElement);            // what to say and press on this page
+//   // voice: the server's matcher decided; the page calls perform(id, "voice")
+
+import { api } from "./api.js";
+
+const REGISTRY_URL = "/api/navigation/actions";
+const KEY_CODES = { ".": "Period", ",": "Comma", "/": "Slash", ";": "Semicolon" };
+const KEY_NAMES = {
+  ".": "Period",
+  ",": "Comma",
+  ArrowUp: "Up arrow",
+  ArrowDown: "Down arrow",
+  ArrowLeft: "Left arrow",
+  ArrowRight: "Right arrow",
+};
+
+let registry = { wake_phrase: "assistant", pages: {}, actions: [] };
+let currentPage = null;
+const byId = new Map();
+const handlers = new Map();
+let confirmer = (action) => Promise.resolve(window.confirm(`${action.description}?`));
+
+/** Use a registry object (the API's JSON); returns it. For tests and pages without a server. */
+export function useRegistry(data, { page } = {}) {
+  registry = data;
+  byId.clear();
+  for (const action of data.actions) byId.set(action.id, action);
+  if (page !== undefined) setPage(page);
+  return registry;
+}
+
+/** Load the registry from the server; `page` is the page or state the user is on. */
+export async function loadActions({ page, url = REGISTRY_URL } = {}) {
+  return useRegistry(await api(url), { page });
+}
+
+/** The user moved to another page or state ("waiting" -> "call"). */
+export function setPage(page) {
+  currentPage = page;
+}
+
+export function currentPageName() {
+  return currentPage;
+}
+
+/** The action with this id, or undefined. */
+export function getAction(id) {
+  return byId.get(id);
+}
+
+/** The actions of `page` (yes/no answers only with `includeAnswers`). */
+export function actionsFor(page = currentPage, { includeAnswers = false } = {}) {
+  return registry.actions.filter(
+    (action) =>
+      (page === null || action.pages.includes(page)) &&
+      (includeAnswers || !action.confirmation_answer),
+  );
+}
+
+/**
+ * The one handler of action `id`. `enabled` (optional) says whether it applies right now:
+ * mute and unmute share Alt+M, and the key performs the one that is enabled.
+ */
+export function registerAction(id, handler, { enabled } = {}) {
+  if (!byId.has(id)) throw new Error(`unknown action ${id}`);
+  handlers.set(id, { handler, enabled: enabled || (() => true) });
+  return () => {
+    if (handlers.get(id)?.handler === handler) handlers.delete(id);
+  };
+}
+
+/** How to ask before an action that needs confirmation (click or key): async -> boolean. */
+export function setConfirmer(ask) {
+  confirmer = ask;
+}
+
+function available(action) {
+  return currentPage === null || action.pages.includes(currentPage);
+}
+
+/**
+ * Perform action `id` from `source` ("click", "key" or "voice"); resolves to whether it ran.
+ * An action with `confirm` is asked about first, unless it came by voice (the voice
+ * assistant has already had its yes).
+ */
+export async function perform(id, source = "click") {
+  const action = byId.get(id);
+  const entry = handlers.get(id);
+  if (!action || !entry || !available(action) || !entry.enabled()) return false;
+  if (action.confirm && source !== "voice" && !(await confirmer(action))) return false;
+  await entry.handler({ id, source, action });
+  document.dispatchEvent(new CustomEvent("telehealth:action", { detail: { id, source } }));
+  return true;
+}
+
+/** "Alt+Shift+C" -> { alt, ctrl, shift, meta, code: "KeyC" } (KeyboardEvent.code). */
+export function parseShortcut(shortcut) {
+  const parts = shortcut.split("+");
+  const key = parts.pop() || "+";
+  const mods = new Set(parts);
+  let code = KEY_CODES[key] || key;
+  if (/^[A-Za-z]$/.test(key)) code = `Key${key.toUpperCase()}`;
+  else if (/^[0-9]$/.test(key)) code = `Digit${key}`;
+  return {
+    alt: mods.has("Alt"),
+    ctrl: mods.has("Control"),
+    shift: mods.has("Shift"),
+    meta: mods.has("Meta"),
+    code,
+  };
+}
+
+/** Whether a keydown event is this shortcut (by physical key, so Alt on a Mac works). */
+export function shortcutMatches(shortcut, event) {
+  const wanted = parseShortcut(shortcut);
+  return (
+    event.code === wanted.code &&
+    event.altKey === wanted.alt &&
+    event.ctrlKey === wanted.ctrl &&
+    event.shiftKey === wanted.shift &&
+    event.metaKey === wanted.meta
+  );
+}
+
+/** "Alt+ArrowUp" -> "Alt+Up arrow", for people rather than for aria-keyshortcuts. */
+export function shortcutLabel(shortcut) {
+  const parts = shortcut.split("+");
+  const key = parts.pop();
+  return [...parts, KEY_NAMES[key] || key].join("+");
+}
+
+function isTyping(target) {
+  if (!(target instanceof Element)) return false;
+  return Boolean(
+    target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']"),
+  );
+}
+
+/**
+ * Perform the page's actions on their shortcuts, for key presses inside `root`. While the
+ * user types in a field, only shortcuts with Alt or Control count (all of ours have one).
+ * Returns a function that removes the listener.
+ */
+export function bindShortcuts(root = document) {
+  const onKeyDown = async (event) => {
+    if (event.repeat || event.defaultPrevented) return;
+    const candidates = actionsFor(currentPage, { includeAnswers: true }).filter((action) =>
+      shortcutMatches(action.shortcut, event),
+    );
+    const chosen = candidates.find((action) => handlers.get(action.id)?.enabled());
+    if (!chosen) return;
+    const mods = parseShortcut(chosen.shortcut);
+    if (isTyping(event.target) && !mods.alt && !mods.ctrl) return;
+    event.preventDefault();
+    await perform(chosen.id, "key");
+  };
+  root.addEventListener("keydown", onKeyDown);
+  return () => root.removeEventListener("keydown", onKeyDown);
+}
+
+/**
+ * Clicking an element with `data-action="id"` inside `root` performs that action, and the
+ * element gets `aria-keyshortcuts` from the registry. Returns a function that unbinds.
+ */
+export function bindButtons(root = document) {
+  for (const element of root.querySelectorAll("[data-action]")) {
+    const action = byId.get(element.dataset.action);
+    if (action && !element.hasAttribute("aria-keyshortcuts")) {
+      element.setAttribute("aria-keyshortcuts", action.shortcut);
+    }
+  }
+  const onClick = (event) => {
+    const element = event.target instanceof Element && event.target.closest("[data-action]");
+    if (!element || !root.contains(element) || element.disabled) return;
+    perform(element.dataset.action, "click");
+  };
+  root.addEventListener("click", onClick);
+  return () => root.removeEventListener("click", onClick);
+}
+
+function cell(tag, text) {
+  const element = document.createElement(tag);
+  if (text !== undefined) element.textContent = text;
+  return element;
+}
+
+/**
+ * Fill `container` with the commands of `page`: what each does, what to say, which keys.
+ * In a call, says to start each command with the wake phrase.
+ */
+export function renderHelp(container, page = currentPage) {
+  const wake = registry.wake_phrase;
+  const inCall = page === "call";
+  const table = cell("table");
+  table.className = "actions-help";
+  table.append(cell("caption", "Commands on this page"));
+  const head = cell("tr");
+  for (const title of ["Action", "Say", "Keys"]) {
+    const th = cell("th", title);
+    th.scope = "col";
+    head.append(th);
+  }
+  table.append(cell("thead"));
+  table.tHead.append(head);
+  const body = cell("tbody");
+  for (const action of actionsFor(page)) {
+    const row = cell("tr");
+    const name = cell("th", action.description);
+    name.scope = "row";
+    const said = action.phrases.map((p) => `“${inCall ? `${wake}, ${p}` : p}”`).join(" or ");
+    const keys = cell("td");
+    keys.append(cell("kbd", shortcutLabel(action.shortcut)));
+    row.append(name, cell("td", said), keys);
+    body.append(row);
+  }
+  table.append(body);
+  const intro = cell(
+    "p",
+    inCall
+      ? `During the call, start each voice command with “${wake}”, for example “${wake}, mute”.`
+      : "Say a command, or press its keys.",
+  );
+  container.replaceChildren(intro, table);
+  return table;
+}
