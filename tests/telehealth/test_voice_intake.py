@@ -49,7 +49,10 @@ SPOKEN = {
 async def clinic(tmp_path: Path) -> AsyncIterator[Clinic]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    settings = make_settings(tmp_path, port=port, public_base_url=base, speech_engine="auto")
+    # Fast speech, as many screen-reader users set it, keeps the dialogue short.
+    settings = make_settings(
+        tmp_path, port=port, public_base_url=base, speech_engine="auto", tts_rate_wpm=320
+    )
     async with live_server(settings) as app:
         await app.state.services.speech.engine()
         async with app.state.services.database.session() as session:
@@ -93,12 +96,15 @@ async def answer_by_voice(base: str, patient: str, visit_id: str, folder: Path) 
     turns: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     ears: list[Ear] = []
     heard: list[str] = []
+    finished: asyncio.Queue[str] = asyncio.Queue()
 
     @channel.on("message")
     def on_message(message: str) -> None:
         payload = json.loads(message)
         if payload["type"] in ("final", "not_understood"):
             heard.append(f"{payload['type']}: {payload.get('text') or payload.get('heard')}")
+        if payload["type"] == "spoken":
+            finished.put_nowait(payload["text"])
         if payload["type"] == "intake_turn":
             turns.put_nowait(payload)
 
@@ -118,7 +124,7 @@ async def answer_by_voice(base: str, patient: str, visit_id: str, folder: Path) 
     prompts: list[str] = []
     expected: list[str] = []
     try:
-        async with asyncio.timeout(180):
+        async with asyncio.timeout(240):
             while True:
                 turn = await turns.get()
                 prompts.append(turn["prompt"])
@@ -135,8 +141,9 @@ async def answer_by_voice(base: str, patient: str, visit_id: str, folder: Path) 
                     reply = "yes"
                 else:
                     raise AssertionError(f"unexpected turn: {turn}")
-                # Let the question finish playing, then answer.
-                await asyncio.sleep(0.3 + len(turn["prompt"]) / 14)
+                # Like a listener: answer once the question has finished playing.
+                while await finished.get() != turn["prompt"]:
+                    pass
                 samples = synthesize(reply, folder)
                 prompt = mouth.reserve(reply, interrupt=True)
                 mouth.fill(prompt, samples)
