@@ -19,6 +19,7 @@ from telehealth.assistant.transcript_sink import TranscriptSink
 from telehealth.intake_service.runtime import open_intake
 from telehealth.pages import pages_router
 from telehealth.realtime import socket
+from telehealth.realtime.chat import ChatRecorder
 from telehealth.realtime.transitions import VisitStatusRecorder
 from telehealth.retention_task import RetentionTask
 from telehealth.services import Services
@@ -52,6 +53,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         retention = RetentionTask(database, settings.retention_days)
         retention.start()
         stack.push_async_callback(retention.stop)
+        chat = ChatRecorder(database)
+        chat.start()
+        stack.push_async_callback(chat.stop)
         recorder = VisitStatusRecorder(database)
         recorder.start()
         stack.push_async_callback(recorder.stop)
@@ -67,6 +71,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             assistants=assistants,
             caption_sink=TranscriptSink(database),
             intake=intake,
+            chat=chat,
         )
         yield services
 

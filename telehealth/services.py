@@ -9,6 +9,7 @@ from signaling.pubsub import EventLog
 from telehealth.assistant.captions import SegmentSink
 from telehealth.assistant.sessions import AssistantSessions
 from telehealth.intake_service.runtime import IntakeRuntime
+from telehealth.realtime.chat import ChatRecorder
 from telehealth.settings import Settings
 from telehealth.speech import SpeechService
 from telehealth.storage import Database
@@ -25,3 +26,4 @@ class Services:
     assistants: AssistantSessions
     caption_sink: SegmentSink
     intake: IntakeRuntime
+    chat: ChatRecorder

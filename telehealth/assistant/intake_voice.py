@@ -1,9 +1,9 @@
 """The symptom intake by voice: each question spoken, each reply recognized and answered.
 
 Yes/no questions and confirmations are recognized against their phrase list; other
-answers by dictation, parsed by the dialogue. Replies go through the same `IntakeSessions` as typed ones, so both paths give
-the same QuestionnaireResponse. Each turn is also sent on the data channel
-(`intake_turn`), so the page can show what is being asked.
+answers by dictation, parsed by the dialogue. Replies go through the same `IntakeSessions`
+as typed ones, so both paths give the same QuestionnaireResponse. Each turn is also sent on
+the data channel (`intake_turn`), so the page can show what is being asked.
 """
 
 from __future__ import annotations
@@ -75,8 +75,10 @@ class VoiceIntake:
                 turn = await self.sessions.reply(self.visit_id, text)
             except IntakeServiceError as error:
                 # Closed, busy or too long: tell the patient; the form remains.
-                log.warning("voice intake reply refused",
-                            extra={"visit_id": self.visit_id, "reason": type(error).__name__})
+                log.warning(
+                    "voice intake reply refused",
+                    extra={"visit_id": self.visit_id, "reason": type(error).__name__},
+                )
                 if self.peer is not None and not self.peer.closed:
                     await self.peer.say(str(error))
                 continue

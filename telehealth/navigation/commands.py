@@ -35,7 +35,7 @@ from telehealth.navigation.actions import (
     get_action,
 )
 from telehealth.navigation.errors import InvalidWakePhrase
-from telehealth.navigation.matching import ActionPhrases, split_on_wake, strip_wake
+from telehealth.navigation.matching import ActionPhrases, Heard, hear
 from telehealth.navigation.phrase_lists import listened_actions, phrases_for, wake_words
 from telehealth.navigation.spoken import (
     help_text,
@@ -157,28 +157,26 @@ class CommandMatcher:
     def match(self, text: str, *, now: float | None = None) -> CommandResult:
         """What `text` (one utterance) asks for; updates the listening/confirmation state.
         `now` (seconds, any monotonic clock) lets a stale confirmation or wake expire."""
-        words = normalize_text(text).split()
-        if not words:
+        heard = hear(text, self._wake, woken_before=self._take_wake(now))
+        if not heard.words:
             return NoCommand(text)
-        rest, woken = strip_wake(words, self._wake)
-        if self._take_wake(now) and not woken:
-            woken = True  # "assistant" ... (a pause) ... "mute"
-        segments = split_on_wake(rest, self._wake) if woken else [rest]
-        wake_only = woken and not any(segments)
         if self._pending is not None:
-            answered = self._answer(text, segments, wake_only, now)
+            answered = self._answer(text, heard, now)
             if answered is not None:
                 return answered
         if not self.listening:
-            return self._while_stopped(text, segments, woken, wake_only, now)
-        if self.in_call and not woken:
+            return self._while_stopped(text, heard, now)
+        if self.in_call and not heard.woken:
             return NoCommand(text)
-        if wake_only:
+        if heard.wake_only:
             self._woken, self._woken_at = True, now
             return NotUnderstoodCommand(text, WAKE_ONLY_REPLY)
-        action_id = self._commands.best_of(segments)
+        # Without the wake phrase on the intake page, only a reply that is exactly a
+        # command is one: "Yes. Not so loud." or "Louder than before" answer the question.
+        free_speech = not heard.woken and self.page in FREE_SPEECH_PAGES
+        action_id = self._commands.find(heard, strict=free_speech)
         if action_id is None:
-            if not woken and self.page in FREE_SPEECH_PAGES:
+            if free_speech:
                 return NoCommand(text)  # an answer for the symptom questions, say
             return NotUnderstoodCommand(text, not_understood_hint(self.in_call, self.wake_phrase))
         return self._command(get_action(action_id), text, now)
@@ -189,9 +187,7 @@ class CommandMatcher:
             return False
         return now is None or self._woken_at is None or now - self._woken_at <= WAKE_WINDOW_S
 
-    def _answer(
-        self, text: str, segments: list[list[str]], wake_only: bool, now: float | None
-    ) -> CommandResult | None:
+    def _answer(self, text: str, heard: Heard, now: float | None) -> CommandResult | None:
         pending = self._pending
         assert pending is not None
         self._pending = None
@@ -202,28 +198,21 @@ class CommandMatcher:
         )
         if expired:
             return None
-        if wake_only:
+        if heard.wake_only:
             self._pending = pending  # "assistant?": still waiting for the answer
             return NotUnderstoodCommand(text, pending.action.confirm or "")
-        answer = self._answers.best_of(segments)
+        answer = self._answers.find(heard)
         if answer == "yes":
             return CommandMatch(pending.action.id, text, "perform")
         if answer == "no":
             return CommandMatch(pending.action.id, text, "cancel", pending.action.cancelled)
         return None  # something else: the question is dropped, the utterance goes on
 
-    def _while_stopped(
-        self,
-        text: str,
-        segments: list[list[str]],
-        woken: bool,
-        wake_only: bool,
-        now: float | None,
-    ) -> CommandResult:
-        if wake_only:
+    def _while_stopped(self, text: str, heard: Heard, now: float | None) -> CommandResult:
+        if heard.wake_only:
             self._woken, self._woken_at = True, now  # silently: we are not listening
             return NoCommand(text)
-        if (self.in_call and not woken) or self._resume.best_of(segments) is None:
+        if (self.in_call and not heard.woken) or self._resume.find(heard) is None:
             return NoCommand(text)
         self.listening = True
         return CommandMatch("start_listening", text, "perform", LISTENING_AGAIN)

@@ -6,7 +6,9 @@ are rapidfuzz's normalized Indel similarity (0-100), as in the recognizer's phra
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
@@ -25,6 +27,8 @@ WAKE_THRESHOLD = 80.0
 # One of these may come before the wake phrase ("hey assistant", "okay assistant").
 LEADING_FILLERS = frozenset({"hey", "hi", "ok", "okay", "oh", "um", "uh", "er", "erm", "so"})
 
+
+_CLAUSE_BREAK = re.compile(r"[,.;:!?]+")
 
 # Said around a command without changing it: "could you mute me please".
 POLITE_LEADS = (("please",), ("can", "you"), ("could", "you"), ("would", "you"))
@@ -60,15 +64,16 @@ class ActionPhrases:
                 self._exact.setdefault(normalize_text(phrase), action.id)
         self._list = PhraseList(list(self._action_of))
 
-    def best(self, words: Sequence[str]) -> str | None:
-        """The id of the action `words` say (politeness aside), or None. A phrase said
-        exactly wins outright: "mute my microphone" is 95 like "unmute my microphone"."""
+    def best(self, words: Sequence[str], *, exact: bool = False) -> str | None:
+        """The id of the action `words` say (politeness aside), or None; with `exact`, only
+        a phrase said exactly. An exact phrase wins outright: "mute my microphone" is 95
+        like "unmute my microphone", which is no doubt."""
         words = trim_politeness(words)
         if not words:
             return None
-        exact = self._exact.get(" ".join(collapse_repeats(list(words))))
-        if exact is not None:
-            return exact
+        found = self._exact.get(" ".join(collapse_repeats(list(words))))
+        if found is not None or exact:
+            return found
         ranked = self._list.ranked(" ".join(words), limit=len(self._action_of))
         if not ranked or ranked[0].score < DEFAULT_THRESHOLD:
             return None
@@ -80,7 +85,7 @@ class ActionPhrases:
                 break
         return best
 
-    def best_of(self, segments: Sequence[Sequence[str]]) -> str | None:
+    def best_of(self, segments: Sequence[Sequence[str]], *, exact: bool = False) -> str | None:
         """The one action the segments name (empty and unmatched ones aside), or None when
         they name none or disagree. Whisper, prompted with the phrase list, sometimes goes
         on listing: "assistant where am I, assistant where I'm I" is still one command,
@@ -91,8 +96,15 @@ class ActionPhrases:
             # assistant volume") is the listing running out, not a second command.
             if segment and not any(list(segment) == list(k[: len(segment)]) for k in kept):
                 kept.append(segment)
-        found = {self.best(segment) for segment in kept} - {None}
+        found = {self.best(segment, exact=exact) for segment in kept} - {None}
         return found.pop() if len(found) == 1 else None
+
+    def find(self, heard: Heard, *, strict: bool = False) -> str | None:
+        """The action `heard` names: from its segments, else from its clauses; `strict`:
+        only a whole utterance that is exactly a phrase (politeness and repeats aside)."""
+        if strict:
+            return self.best_of(heard.segments, exact=True)
+        return self.best_of(heard.segments) or self.best_of(heard.clauses)
 
 
 def wake_length_at(words: Sequence[str], start: int, wake: Sequence[str]) -> int:
@@ -141,3 +153,31 @@ def split_on_wake(words: Sequence[str], wake: Sequence[str]) -> list[list[str]]:
             segments[-1].append(words[index])
             index += 1
     return segments
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """One utterance cut up for matching."""
+
+    words: list[str]
+    woken: bool  # it began with the wake phrase (or came right after the wake phrase alone)
+    segments: list[list[str]]  # the words between wake phrases
+    # The same, also cut at punctuation: a second try for "Yeah, yes." or "Mute, mute me."
+    clauses: list[list[str]]
+
+    @property
+    def wake_only(self) -> bool:
+        return self.woken and not any(self.segments)
+
+
+def hear(text: str, wake: Sequence[str], *, woken_before: bool = False) -> Heard:
+    """Cut `text` up: wake phrase, segments between wake phrases, clauses."""
+    words = normalize_text(text).split()
+    rest, woken = strip_wake(words, wake)
+    woken = woken or woken_before
+    segments = split_on_wake(rest, wake) if woken else [rest]
+    clauses: list[list[str]] = []
+    for clause in _CLAUSE_BREAK.split(text):
+        clause_words = normalize_text(clause).split()
+        clauses.extend(split_on_wake(clause_words, wake) if woken else [clause_words])
+    return Heard(words, woken, segments, clauses)

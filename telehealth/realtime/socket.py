@@ -25,6 +25,7 @@ from signaling.errors import (
     RoomFull,
 )
 from signaling.messages import (
+    SendChat,
     encode_server_message,
     parse_client_message,
     parse_hello,
@@ -32,6 +33,7 @@ from signaling.messages import (
 )
 from signaling.peers import PeerInfo
 from signaling.server_messages import CloseReason, ServerMessage
+from telehealth.realtime.chat import ChatLine
 from telehealth.realtime.participants import NotAParticipant, participant_for
 from telehealth.services import Services
 
@@ -150,7 +152,7 @@ async def _pump(
         async with services.hub.connect(visit_id, peer, send, resume_token) as connection:
             closed = asyncio.create_task(connection.wait_closed())
             try:
-                return await _read_until_closed(websocket, connection, closed)
+                return await _read_until_closed(services, websocket, connection, closed)
             finally:
                 closed.cancel()
     except (RoomEnded, RoomFull) as error:
@@ -162,8 +164,18 @@ async def _pump(
         return Close.GOING_AWAY, "server shutting down"
 
 
+def _in_room(services: Services, connection: Connection) -> bool:
+    """Whether the sender is in the call (a waiting patient's chat is refused by the room)."""
+    room = services.hub.room(connection.visit_id)
+    summary = room.peer(connection.peer.peer_id) if room is not None else None
+    return summary is not None and summary.state == "in_room"
+
+
 async def _read_until_closed(
-    websocket: WebSocket, connection: Connection, closed: asyncio.Task[CloseReason | None]
+    services: Services,
+    websocket: WebSocket,
+    connection: Connection,
+    closed: asyncio.Task[CloseReason | None],
 ) -> tuple[int, str]:
     while True:
         receive = asyncio.create_task(_receive_text(websocket, IDLE_TIMEOUT_S))
@@ -179,7 +191,10 @@ async def _read_until_closed(
             return Close.TIMEOUT, "idle for too long"
         try:
             message = parse_client_message(raw)
+            in_room = _in_room(services, connection)
             await connection.submit(message)
+            if isinstance(message, SendChat) and in_room:
+                services.chat.record(ChatLine(connection.visit_id, connection.peer, message.text))
         except RateLimited:
             return Close.POLICY, "too many messages"
         except ConnectionClosed:

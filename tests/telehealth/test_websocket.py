@@ -14,12 +14,12 @@ import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from telehealth.clinicians import create_clinician
-from telehealth.storage.models import Session, Visit, VisitStatus
+from telehealth.storage.models import ChatMessage, Session, Visit, VisitStatus
 from tests.conftest import make_settings
 from tests.telehealth.live_server import free_port, live_server
 
@@ -119,6 +119,17 @@ async def close_code(ws: ClientConnection, within_s: float = 5) -> int | None:
             return closed.rcvd.code if closed.rcvd else None
 
 
+async def stored_chat(clinic: Clinic, visit_id: str) -> list[ChatMessage]:
+    """The visit's stored chat, once there is some (it is written just after delivery)."""
+    for _ in range(250):
+        async with clinic.app.state.services.database.session() as session:
+            query = select(ChatMessage).where(ChatMessage.visit_id == visit_id)
+            if lines := list((await session.execute(query)).scalars()):
+                return lines
+        await asyncio.sleep(0.02)
+    return []
+
+
 @pytest.mark.asyncio
 async def test_a_call_end_to_end_updates_the_visit(clinic: Clinic) -> None:
     ada = await clinic.login("ada@clinic.example")
@@ -144,6 +155,11 @@ async def test_a_call_end_to_end_updates_the_visit(clinic: Clinic) -> None:
             assert offer["sdp"] == "v=0 offer" and offer["from"] == c_welcome["peer_id"]
             await p_ws.send(json.dumps({"type": "chat", "text": "hello doctor"}))
             assert (await next_message(c_ws, "chat"))["text"] == "hello doctor"
+            # Chat is part of the visit record.
+            lines = await stored_chat(clinic, visit_id)
+            assert [(line.sender_role, line.text) for line in lines] == [
+                ("patient", "hello doctor")
+            ]
 
             await c_ws.send(json.dumps({"type": "end_call"}))
             await next_message(p_ws, "call_ended")
