@@ -1,9 +1,10 @@
 """Voice, keyboard and click navigation: one registry of actions, and command matching.
 
 `actions` is the registry (ids, phrases, shortcuts, pages); `phrase_lists` builds the
-recognizer's phrase list for a page; `commands` decides what an utterance asks for;
-`preferences` holds the speaking rate and volume; `spoken` is what the assistant says about
-commands. Errors derive from `NavigationError` (`errors`).
+recognizer's phrase list for a page; `commands` decides what an utterance asks for, with
+`matching` (wake phrase, fuzzy phrase matching); `preferences` holds the speaking rate and
+volume; `spoken` is what the assistant says about commands; `views` is the registry as JSON
+for the browser (`web/js/actions.js`). Errors derive from `NavigationError` (`errors`).
 """
 
 from __future__ import annotations

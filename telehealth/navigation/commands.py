@@ -116,7 +116,9 @@ class CommandMatcher:
         A pending confirmation is dropped; listening on or off carries over."""
         self.page: Page = check_page(page)
         self.in_call = self.page == "call" if in_call is None else in_call
-        self._commands = ActionPhrases(actions_for(self.page))
+        # Listening already, "start listening" is no command: misheard "stop listening"
+        # often comes out as both ("assistant stop listening, assistant start listening").
+        self._commands = ActionPhrases(listened_actions(self.page))
         self._pending = None
         self._woken = False
 

@@ -39,7 +39,8 @@ async () => {
   await m.loadActions({ page: "call" });
   m.registerAction("mute", ({ source }) => { window.muted = true; log.push(`mute:${source}`); },
     { enabled: () => !window.muted });
-  m.registerAction("unmute", ({ source }) => { window.muted = false; log.push(`unmute:${source}`); },
+  m.registerAction("unmute",
+    ({ source }) => { window.muted = false; log.push(`unmute:${source}`); },
     { enabled: () => window.muted });
   m.registerAction("end_call", ({ source }) => log.push(`end_call:${source}`));
   m.registerAction("check_in", ({ source }) => log.push(`check_in:${source}`));
@@ -129,8 +130,7 @@ async def test_help_table_lists_the_page_actions(page: Page) -> None:
     await tab.evaluate("actions.renderHelp(document.getElementById('help'), 'call')")
     intro = await tab.text_content("#help p")
     assert intro == (
-        "During the call, start each voice command with “computer”, for example "
-        "“computer, mute”."
+        "During the call, start each voice command with “computer”, for example “computer, mute”."
     )
     rows = await tab.evaluate(
         """[...document.querySelectorAll('#help tbody tr')].map(r =>

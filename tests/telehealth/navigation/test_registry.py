@@ -172,7 +172,11 @@ def test_phrase_lists_while_confirming_or_stopped() -> None:
         *get_action("start_listening").phrases,
         *(f"assistant {p}" for p in get_action("start_listening").phrases),
     }
-    assert phrases_for("join", listening=False) == ["resume listening", "wake up", "start listening"]
+    assert phrases_for("join", listening=False) == [
+        "resume listening",
+        "wake up",
+        "start listening",
+    ]
 
 
 def test_unknown_pages_and_actions_are_refused_clearly() -> None:

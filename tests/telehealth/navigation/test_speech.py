@@ -44,9 +44,7 @@ def actions(results: list[CommandResult]) -> list[tuple[str, str]]:
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_spoken_commands_reach_their_actions(
-    whisper: SpeechEngine, tmp_path: Path
-) -> None:
+async def test_spoken_commands_reach_their_actions(whisper: SpeechEngine, tmp_path: Path) -> None:
     join = CommandMatcher("join")
     assert actions(await hear(whisper, join, "check in", tmp_path / "a.wav")) == [
         ("check_in", "perform")
