@@ -7,6 +7,7 @@ import { CallSession, stopStream } from "./call.js";
 import { RemoteTiles, confirmWith, mountChat, mountMediaControls } from "./call-ui.js";
 import { mountCaptions } from "./captions.js";
 import { openLocalMedia } from "./devices.js";
+import { openIntakeSummary } from "./intake-summary.js";
 import { CLOSE_MESSAGES, SignalingClient } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -274,7 +275,7 @@ function connectSignaling() {
     .on("call_ended", (m) =>
       finish(m.by === signaling.peerId ? "You ended the visit." : "The call was ended."),
     )
-    .on("status", (m) => m.detail && announce(m.detail))
+    .on("status", onStatus)
     .on("error", (m) => {
       if (!["unknown_peer", "peer_unavailable"].includes(m.code)) announce(m.message);
       if (m.code === "not_waiting") {
@@ -289,6 +290,28 @@ function connectSignaling() {
   mountChat({ form: $("chat-form"), input: $("chat-input"), log: $("chat-log"), signaling });
   captions = mountCaptions({ signaling });
   signaling.connect();
+}
+
+// An urgent intake interrupts (role="alert"); shown once, however many flags follow.
+function showUrgentIntake() {
+  if ($("urgent-intake")) return;
+  const alert = document.createElement("div");
+  alert.id = "urgent-intake";
+  alert.className = "urgent-alert";
+  alert.setAttribute("role", "alert");
+  const text = document.createElement("p");
+  text.textContent = "Urgent: the patient's answers need attention now";
+  const read = document.createElement("button");
+  read.type = "button";
+  read.textContent = "Read intake summary";
+  read.addEventListener("click", () => openIntakeSummary(visitId, { opener: read }));
+  alert.append(text, read);
+  $("status").after(alert);
+}
+
+function onStatus(message) {
+  if (message.event === "urgent_intake") showUrgentIntake();
+  else if (message.detail) announce(message.detail);
 }
 
 async function endCall() {

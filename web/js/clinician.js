@@ -1,8 +1,10 @@
 // The clinician's page: sign in, today's visits (refreshed every 5 s, announcing newly
-// waiting patients), scheduling a visit with its invite link, and signing out.
+// waiting patients and new urgent intake flags; urgent visits first), each visit's intake
+// summary and transcript review, scheduling a visit with its invite link, and signing out.
 
 import { announce, formatDateTime, formatTime, initDisplaySettings, showView } from "./a11y.js";
 import { ApiError, api } from "./api.js";
+import { openIntakeSummary } from "./intake-summary.js";
 
 const REFRESH_MS = 5000;
 const OPEN_STATUSES = new Set(["scheduled", "waiting", "in_call"]);
@@ -14,10 +16,17 @@ const STATUS_LABELS = {
   cancelled: "Cancelled",
 };
 
+const INTAKE_LABELS = {
+  "in-progress": "Intake: in progress",
+  completed: "Intake: done",
+};
+const NO_INTAKE = { urgent: false, flags: [], status: null };
+
 const $ = (id) => document.getElementById(id);
 
 let refreshTimer = null;
 let knownStatuses = null; // visit id -> status, null until the first load
+let knownFlags = null; // "visit id/flag id" already announced, null until the first load
 
 function labelOf(visit) {
   return visit.patient_label || "Unnamed patient";
@@ -28,6 +37,7 @@ function labelOf(visit) {
 function showSignIn(message = "") {
   stopRefresh();
   knownStatuses = null;
+  knownFlags = null;
   $("signed-in-as").hidden = true;
   $("sign-out").hidden = true;
   $("sign-in-error").textContent = message;
@@ -89,8 +99,11 @@ function stopRefresh() {
 async function refreshVisits() {
   stopRefresh();
   try {
-    const data = await api("/api/visits?range=today");
-    renderVisits(data.visits);
+    const [data, flags] = await Promise.all([
+      api("/api/visits?range=today"),
+      api("/api/intake/flags?range=today"),
+    ]);
+    renderVisits(data.visits, flags || {});
     $("visits-error").textContent = "";
   } catch (failure) {
     if (failure instanceof ApiError && failure.status === 401) {
@@ -102,27 +115,50 @@ async function refreshVisits() {
   refreshTimer = setTimeout(refreshVisits, REFRESH_MS);
 }
 
-function announceNewlyWaiting(visits) {
+function newlyWaitingMessage(visits) {
   const first = knownStatuses === null;
   const waiting = visits.filter(
     (v) => v.status === "waiting" && (first || knownStatuses.get(v.id) !== "waiting"),
   );
   knownStatuses = new Map(visits.map((v) => [v.id, v.status]));
-  if (waiting.length === 1) announce(`${labelOf(waiting[0])} is waiting.`);
-  else if (waiting.length > 1) announce(`${waiting.length} patients are waiting.`);
+  if (waiting.length === 1) return `${labelOf(waiting[0])} is waiting.`;
+  if (waiting.length > 1) return `${waiting.length} patients are waiting.`;
+  return "";
+}
+
+// Each flag is announced once per page load: the ids already told are remembered.
+function newFlagsMessage(visits, intakes) {
+  const told = knownFlags || new Set();
+  const messages = [];
+  for (const visit of visits) {
+    const fresh = (intakes[visit.id] || NO_INTAKE).flags.filter(
+      (flag) => !told.has(`${visit.id}/${flag.id}`),
+    );
+    for (const flag of fresh) told.add(`${visit.id}/${flag.id}`);
+    if (fresh.length) {
+      messages.push(`Urgent intake for ${labelOf(visit)}: ${fresh.map((f) => f.title).join("; ")}.`);
+    }
+  }
+  knownFlags = told;
+  return messages.join(" ");
+}
+
+function urgentFirst(intakes) {
+  const urgent = (visit) => ((intakes[visit.id] || NO_INTAKE).urgent ? 0 : 1);
+  return (a, b) => urgent(a) - urgent(b) || a.scheduled_at.localeCompare(b.scheduled_at);
 }
 
 // Rows are updated in place, keyed by visit id, so focus on a row's link survives.
-function renderVisits(visits) {
+function renderVisits(visits, intakes) {
   const body = $("visits-body");
-  const sorted = [...visits].sort((a, b) => a.scheduled_at.localeCompare(b.scheduled_at));
+  const sorted = [...visits].sort(urgentFirst(intakes));
   const seen = new Set();
   let previous = null;
   for (const visit of sorted) {
     seen.add(visit.id);
     let row = body.querySelector(`tr[data-visit-id="${CSS.escape(visit.id)}"]`);
     if (!row) row = createRow(visit);
-    updateRow(row, visit);
+    updateRow(row, visit, intakes[visit.id] || NO_INTAKE);
     const expected = previous ? previous.nextElementSibling : body.firstElementChild;
     if (expected !== row) body.insertBefore(row, expected);
     previous = row;
@@ -132,19 +168,23 @@ function renderVisits(visits) {
   }
   $("no-visits").hidden = sorted.length > 0;
   $("visits-table").hidden = sorted.length === 0;
-  announceNewlyWaiting(visits);
+  // One announcement: two quick ones would replace each other in the status region.
+  const message = [newFlagsMessage(visits, intakes), newlyWaitingMessage(visits)]
+    .filter(Boolean)
+    .join(" ");
+  if (message) announce(message);
 }
 
 function createRow(visit) {
   const row = document.createElement("tr");
   row.dataset.visitId = visit.id;
-  for (let i = 0; i < 4; i += 1) row.append(document.createElement(i === 1 ? "th" : "td"));
+  for (let i = 0; i < 5; i += 1) row.append(document.createElement(i === 1 ? "th" : "td"));
   row.cells[1].scope = "row";
   return row;
 }
 
-function updateRow(row, visit) {
-  const [timeCell, labelCell, statusCell, actionCell] = row.cells;
+function updateRow(row, visit, intake) {
+  const [timeCell, labelCell, statusCell, intakeCell, actionCell] = row.cells;
   const time = formatTime(visit.scheduled_at);
   if (timeCell.textContent !== time) timeCell.textContent = time;
   if (labelCell.textContent !== labelOf(visit)) labelCell.textContent = labelOf(visit);
@@ -156,11 +196,67 @@ function updateRow(row, visit) {
     badge.textContent = STATUS_LABELS[visit.status] || visit.status;
     statusCell.replaceChildren(badge);
   }
-  const open = OPEN_STATUSES.has(visit.status);
-  if (row.dataset.open !== String(open)) {
-    row.dataset.open = String(open);
-    actionCell.replaceChildren(open ? joinLink(visit, time) : "");
+  row.classList.toggle("is-urgent", intake.urgent);
+  const intakeKey = JSON.stringify([intake.status, intake.flags.map((f) => f.title)]);
+  if (row.dataset.intake !== intakeKey) {
+    row.dataset.intake = intakeKey;
+    intakeCell.replaceChildren(...intakeState(intake));
   }
+  // Rebuilt only when the set of actions changes, so a focused control survives refreshes.
+  const open = OPEN_STATUSES.has(visit.status);
+  const actions = JSON.stringify([open, intake.status !== null, visit.status === "ended"]);
+  if (row.dataset.actions !== actions) {
+    row.dataset.actions = actions;
+    const controls = [];
+    if (open) controls.push(joinLink(visit, time));
+    if (intake.status !== null) controls.push(readIntakeButton(visit, time));
+    if (visit.status === "ended") controls.push(reviewLink(visit, time));
+    const group = document.createElement("div");
+    group.className = "row-actions";
+    group.append(...controls);
+    actionCell.replaceChildren(controls.length ? group : "");
+  }
+}
+
+// The urgent badge says "Urgent" and the flag titles in words: colour is only an extra cue.
+function intakeState(intake) {
+  const state = document.createElement("span");
+  state.className = "intake-state";
+  state.textContent = INTAKE_LABELS[intake.status] || "Intake: not started";
+  if (!intake.urgent) return [state];
+  const badge = document.createElement("p");
+  badge.className = "urgent-badge";
+  const word = document.createElement("strong");
+  word.textContent = "Urgent";
+  badge.append(word, `: ${intake.flags.map((f) => f.title).join("; ")}`);
+  return [badge, state];
+}
+
+function withPatient(control, visit, time) {
+  const detail = document.createElement("span");
+  detail.className = "visually-hidden";
+  detail.textContent = ` of ${labelOf(visit)} at ${time}`;
+  control.append(detail);
+  return control;
+}
+
+function readIntakeButton(visit, time) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "secondary";
+  button.append("Read intake");
+  button.addEventListener("click", () =>
+    openIntakeSummary(visit.id, { label: labelOf(visit), opener: button }),
+  );
+  return withPatient(button, visit, time);
+}
+
+function reviewLink(visit, time) {
+  const link = document.createElement("a");
+  link.className = "button-link";
+  link.href = `/clinician/review?visit=${encodeURIComponent(visit.id)}`;
+  link.append("Review transcript");
+  return withPatient(link, visit, time);
 }
 
 function joinLink(visit, time) {
