@@ -8,6 +8,7 @@ import { RemoteTiles, confirmWith, mountChat, mountMediaControls } from "./call-
 import { mountCaptions } from "./captions.js";
 import { ConsentQuestion, loadConsent, mountConsentChange, saveConsent } from "./consent.js";
 import { LevelMeter, NO_CAMERA_NOTE, openLocalMedia } from "./devices.js";
+import { mountIntakeStep } from "./intake-step.js";
 import { CLOSE_MESSAGES, SignalingClient } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -23,6 +24,7 @@ let call = null;
 let tiles = null;
 let consent = null; // the join step's ConsentQuestion
 let captions = null; // {view, speech} of captions.js
+let intake = null; // the waiting room's "Before your visit" step
 let iceServers = [];
 let finished = false;
 let reconnecting = false; // a dropped connection is being resumed
@@ -170,6 +172,7 @@ function showWaiting(position, clinicianPresent) {
 
 function enterCall(peers) {
   for (const peer of peers) notePeer(peer);
+  intake.hide();
   meter.stop();
   $("preview").srcObject = null; // one rendering of our own camera is enough
   $("local-video").srcObject = localStream;
@@ -194,11 +197,13 @@ function onWelcome(welcome) {
   }
   meter.stop();
   if ($("main").querySelector('[data-view="waiting"]').hidden) showView("waiting");
+  intake.show();
 }
 
 function finish(text) {
   if (finished) return;
   finished = true;
+  intake.hide();
   call?.close();
   tiles?.clear();
   captions?.speech.close();
@@ -313,6 +318,11 @@ async function start() {
   $("name-form").addEventListener("submit", submitName);
   consent = new ConsentQuestion();
   mountConsentChange();
+  intake = mountIntakeStep({
+    getVisitId: () => visit.visit_id,
+    getStream: () => localStream,
+    getIceServers: () => iceServers,
+  });
   $("try-again").addEventListener("click", openDevices);
   $("join-without-devices").addEventListener("click", joinWaitingRoom);
   $("join-waiting-room").addEventListener("click", joinWaitingRoom);
