@@ -1,14 +1,17 @@
 """Signaling load: N websocket clients in visits of two against one server process.
 
 Each visit has a clinician and a patient. Clients join at a steady ramp (the patient waits,
-the clinician admits), then every client relays chat messages to its peer, one every
-`--interval` seconds for `--rounds` rounds. Measured on the client side:
+the clinician admits), then every client relays ICE candidates to its peer (the bulk of
+what signaling carries during call set-up), one every `--interval` seconds for `--rounds`
+rounds. Measured on the client side:
 
 - join: websocket opened -> `welcome` received;
-- relay: a chat sent by one peer -> received by the other (same clock, one process).
+- relay: a candidate sent by one peer -> received by the other (same clock, one process).
 
 The server runs as its own process (`telehealth serve`, SQLite, in-process pub/sub) so its
 peak RSS is measured alone. Traffic goes to 127.0.0.1 only. Last line: one JSON object.
+`BENCH_SERVER_PROFILE` puts extra interpreter arguments before the server's `-m telehealth`,
+e.g. a script that runs the server under a profiler.
 """
 
 from __future__ import annotations
@@ -143,18 +146,25 @@ async def run_pair(
     await go.wait()
 
     async def talk(me: ClientConnection, peer_id: object, other: ClientConnection) -> None:
+        """Send `rounds` candidates to `peer_id`, each timed until `other` receives it."""
         await asyncio.sleep(random.uniform(0, interval))
         for index in range(rounds):
             sent = time.perf_counter()
-            text = f"{sent:.9f}:{index}"
-            await me.send(json.dumps({"type": "chat", "text": text}))
-            # Skip chats echoed earlier to this socket's own sender side.
-            while (await recv_type(other, "chat"))["text"] != text:
+            candidate = f"candidate:{index} 1 udp 2122260223 127.0.0.1 {40000 + index} typ host"
+            await me.send(
+                json.dumps(
+                    {
+                        "type": "ice",
+                        "to": peer_id,
+                        "candidate": {"candidate": candidate, "sdpMid": "0", "sdpMLineIndex": 0},
+                    }
+                )
+            )
+            while (await recv_type(other, "ice"))["candidate"]["candidate"] != candidate:
                 pass
             stats.relays_ms.append((time.perf_counter() - sent) * 1000)
             stats.messages += 1
             await asyncio.sleep(interval)
-        del peer_id
 
     try:
         # Alternate directions: the clinician talks, then the patient, so each socket has
@@ -212,7 +222,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
             process = psutil.Process(server.pid)
             stats = Stats()
             go = asyncio.Event()
-            ramp = 1.0 / args.join_rate
+            ramp = 1.0 / args.join_rate  # seconds between two clients' joins
             started = time.monotonic()
             tasks = [
                 asyncio.create_task(
