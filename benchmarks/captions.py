@@ -58,6 +58,7 @@ TIME_BASE = fractions.Fraction(1, RATE)
 LOST_AFTER_S = 10.0
 TURN_GAP_S = 0.6  # between one side's end of speech and the other side's onset
 CALL_OFFSET_S = 1.1  # calls start this far apart, so their turns overlap unevenly
+WARMUP_SETTLE_S = 4.0  # after the warm-up turns, time for a recognizer to catch up
 PASSWORD = "benchmark passphrase"
 
 SENTENCES = {
@@ -101,6 +102,7 @@ class Utterance:
     text: str
     onset: int  # first and one-past-last speech sample in the speaker's script
     end: int
+    measured: bool = True  # False: a warm-up utterance, matched but not counted
     onset_at: float | None = None  # monotonic time the frames holding them were handed out
     end_at: float | None = None
 
@@ -134,33 +136,43 @@ def synthesize(text: str, language: str, path: Path) -> np.ndarray:
     return pcm
 
 
-def build_call(language: str, count: int, gap_s: float, workdir: Path) -> list[Speaker]:
-    """Two speakers taking turns (clinician first); both scripts share one timeline."""
+def build_call(
+    language: str, count: int, gap_s: float, warmup: bool, workdir: Path
+) -> list[Speaker]:
+    """Two speakers taking turns (clinician first); both scripts share one timeline. With
+    `warmup`, each first says one unmeasured sentence, then both wait `WARMUP_SETTLE_S`."""
     roles = ("clinician", "patient")
+    turns: dict[str, list[tuple[str, bool]]] = {}
+    for role in roles:
+        sentences = SENTENCES[language, role]
+        spoken = [(sentences[i % (len(sentences) - 1)], True) for i in range(count)]
+        turns[role] = [(sentences[-1], False)] * warmup + spoken
     speech = {
-        role: [
-            (text, synthesize(text, language, workdir / f"{role}{i}.wav"))
-            for i, text in enumerate(SENTENCES[language, role][:count])
-        ]
+        text: synthesize(text, language, workdir / f"{role}{i}.wav")
         for role in roles
+        for i, text in enumerate(SENTENCES[language, role])
+        if any(text == said for said, _ in turns[role])
     }
-    placed: dict[str, list[tuple[int, str, np.ndarray]]] = {role: [] for role in roles}
+    placed: dict[str, list[tuple[int, str, bool]]] = {role: [] for role in roles}
     clock, last_end = 1.0, dict.fromkeys(roles, -gap_s)
-    for turn in range(count):
+    for turn in range(count + warmup):
         for role in roles:
-            text, samples = speech[role][turn % len(speech[role])]
+            text, measured = turns[role][turn]
             start = max(clock, last_end[role] + gap_s)
-            placed[role].append((round(start * RATE), text, samples))
-            clock = last_end[role] = start + samples.size / RATE
+            placed[role].append((round(start * RATE), text, measured))
+            clock = last_end[role] = start + speech[text].size / RATE
             clock += TURN_GAP_S
+        if warmup and turn == 0:
+            clock += WARMUP_SETTLE_S
     total = round((clock + 1.0) * RATE)
     speakers = []
     for role in roles:
         pcm = np.zeros(total, np.int16)
         utterances = []
-        for onset, text, samples in placed[role]:
+        for onset, text, measured in placed[role]:
+            samples = speech[text]
             pcm[onset : onset + samples.size] = samples
-            utterances.append(Utterance(text, onset, onset + samples.size))
+            utterances.append(Utterance(text, onset, onset + samples.size, measured))
         speakers.append(Speaker(role, pcm, utterances))
     return speakers
 
@@ -324,8 +336,7 @@ async def run_call(
     clinician: str,
     patient: str,
     speakers: list[Speaker],
-    ready: asyncio.Queue[None],
-    go: asyncio.Future[float],
+    everyone_connected: asyncio.Barrier,
     offset_s: float,
 ) -> None:
     """Join both sides, connect both microphones, play the scripts, wait for the finals."""
@@ -364,8 +375,8 @@ async def run_call(
             )
             pcs.append(pc)
             microphones.append(microphone)
-        ready.put_nowait(None)
-        start_at = await go + offset_s
+        await everyone_connected.wait()
+        start_at = time.monotonic() + 1.0 + offset_s
         for microphone in microphones:
             microphone.start_at = start_at
         await asyncio.gather(*(m.played.wait() for m in microphones))
@@ -412,7 +423,7 @@ def first_partials(speaker: Speaker) -> list[float]:
     partials = sorted(t for t, m in speaker.captions if not m.get("final"))
     latencies = []
     for utterance in speaker.utterances:
-        if utterance.onset_at is None or utterance.end_at is None:
+        if not utterance.measured or utterance.onset_at is None or utterance.end_at is None:
             continue
         window = [t for t in partials if utterance.onset_at <= t <= utterance.end_at + 1.0]
         if window:
@@ -429,8 +440,11 @@ def summarize(calls: list[list[Speaker]]) -> dict[str, Any]:
         matched, surplus = match_finals(speaker.utterances, finals)
         on_channel, _ = match_finals(speaker.utterances, speaker.channel_finals)
         extra += surplus
-        lost += len(speaker.utterances) - len(matched)
+        measured = {i for i, u in enumerate(speaker.utterances) if u.measured}
+        lost += len(measured - set(matched))
         for index, (latency, text) in matched.items():
+            if index not in measured:
+                continue
             final_ms.append(latency * 1000)
             similarity.append(fuzz.ratio(norm(text), norm(speaker.utterances[index].text)))
             if index in on_channel:
@@ -467,6 +481,7 @@ def write_trace(path: Path, calls: list[list[Speaker]]) -> None:
                         "role": speaker.role,
                         "index": index,
                         "text": utterance.text,
+                        "measured": utterance.measured,
                         "onset_at": utterance.onset_at,
                         "end_at": utterance.end_at,
                         "end_pts": speaker.script_pts + utterance.end,
@@ -507,7 +522,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         calls = [
-            build_call(language, args.utterances, args.gap, workdir) for _ in range(args.calls)
+            build_call(language, args.utterances, args.gap, args.warmup, workdir)
+            for _ in range(args.calls)
         ]
         sessions = await prepare(workdir / "var", args.calls, base)
         env = {k: v for k, v in os.environ.items() if not k.startswith("TELEHEALTH_")}
@@ -533,26 +549,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             model = await wait_ready(base, server, 180)
             process = psutil.Process(server.pid)
             cpu_before = server_cpu(process)
-            ready: asyncio.Queue[None] = asyncio.Queue(maxsize=args.calls)
-            go: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-            tasks = [
-                asyncio.create_task(
-                    run_call(base, visit, c, p, speakers, ready, go, index * CALL_OFFSET_S)
+            everyone_connected = asyncio.Barrier(args.calls)
+            await asyncio.gather(
+                *(
+                    run_call(base, visit, c, p, speakers, everyone_connected, i * CALL_OFFSET_S)
+                    for i, ((visit, c, p), speakers) in enumerate(zip(sessions, calls, strict=True))
                 )
-                for index, ((visit, c, p), speakers) in enumerate(zip(sessions, calls, strict=True))
-            ]
-            async with asyncio.timeout(args.max_s):
-                for _ in tasks:
-                    getter = asyncio.ensure_future(ready.get())
-                    done, _pending = await asyncio.wait(
-                        {getter, *tasks}, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if getter not in done:
-                        getter.cancel()
-                        for task in done:
-                            task.result()  # a call failed while joining: raise its error
-                go.set_result(time.monotonic() + 1.0)
-                await asyncio.gather(*tasks)
+            )
             cpu_s = server_cpu(process) - cpu_before
         except BaseException:
             sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
@@ -569,7 +572,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "calls": args.calls,
         "speakers": 2 * args.calls,
-        "utterances": sum(len(s.utterances) for call in calls for s in call),
+        "utterances": sum(u.measured for call in calls for s in call for u in s.utterances),
+        "warmup": args.warmup,
         **summary,
         "engine": args.engine,
         "model": model,
@@ -600,11 +604,15 @@ def main() -> None:
     parser.add_argument("--utterances", type=int, default=4, help="utterances per speaker")
     parser.add_argument("--gap", type=float, default=2.0, help="min silence per speaker (s)")
     parser.add_argument("--max-s", type=float, default=300.0, help="give up after (s)")
+    parser.add_argument(
+        "--warmup", action="store_true", help="one unmeasured utterance per speaker first"
+    )
     parser.add_argument("--trace", type=Path, help="write per-utterance timings (JSON lines)")
     args = parser.parse_args()
     if args.calls < 1 or args.utterances < 1:
         parser.error("--calls and --utterances must be >= 1")
-    print(json.dumps(asyncio.run(main_async(args))))
+    # The whole run is bounded; the server is stopped on the way out whatever happens.
+    print(json.dumps(asyncio.run(asyncio.wait_for(main_async(args), args.max_s))))
 
 
 if __name__ == "__main__":
