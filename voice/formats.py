@@ -13,7 +13,8 @@ TranscriptFormat = Literal["text", "json", "vtt", "srt"]
 _MIN_CUE_S = 0.001  # WebVTT requires a cue to end after it starts
 
 
-def _clock(seconds: float, separator: str) -> str:
+def cue_clock(seconds: float, separator: str) -> str:
+    """`HH:MM:SS.mmm` (WebVTT, separator ".") or `HH:MM:SS,mmm` (SRT, separator ",")."""
     millis = max(0, round(seconds * 1000))
     hours, rest = divmod(millis, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
@@ -70,7 +71,9 @@ def finals_to_webvtt(finals: Sequence[Final]) -> str:
         if not final.text.strip():
             continue
         start, end = _cue_times(final)
-        cues.append(f"{_clock(start, '.')} --> {_clock(end, '.')}\n{_escape_vtt(final.text)}\n")
+        cues.append(
+            f"{cue_clock(start, '.')} --> {cue_clock(end, '.')}\n{_escape_vtt(final.text)}\n"
+        )
     return "\n".join(cues)
 
 
@@ -82,7 +85,7 @@ def finals_to_srt(finals: Sequence[Final]) -> str:
             continue
         start, end = _cue_times(final)
         cues.append(
-            f"{len(cues) + 1}\n{_clock(start, ',')} --> {_clock(end, ',')}\n"
+            f"{len(cues) + 1}\n{cue_clock(start, ',')} --> {cue_clock(end, ',')}\n"
             f"{_one_line(final.text)}\n"
         )
     return "\n".join(cues)

@@ -8,7 +8,7 @@ from typing import Literal
 from telehealth.transcripts.schemas import SegmentOut, TranscriptOut
 
 # The clock helper is voice's own, so captions and exports print times identically.
-from voice.formats import _clock, finals_to_srt
+from voice.formats import cue_clock, finals_to_srt
 from voice.recognition import Final
 
 ExportFormat = Literal["vtt", "srt", "txt", "fhir"]
@@ -43,7 +43,7 @@ def transcript_to_webvtt(transcript: TranscriptOut) -> str:
         start, end = _cue_times(segment)
         blocks.append(
             f"segment-{segment.id}\n"
-            f"{_clock(start, '.')} --> {_clock(end, '.')}\n"
+            f"{cue_clock(start, '.')} --> {cue_clock(end, '.')}\n"
             f"<v {_escape_vtt(speaker_label(segment))}>{_escape_vtt(segment.text)}\n"
         )
     return "\n".join(blocks)
@@ -78,7 +78,7 @@ def transcript_to_text(transcript: TranscriptOut, *, clinician_name: str) -> str
     lines.append("")
     for segment in transcript.segments:
         if segment.text.strip():
-            clock = _clock(segment.start_s, ".")[:8]
+            clock = cue_clock(segment.start_s, ".")[:8]
             lines.append(f"[{clock}] {speaker_label(segment)}: {_one_line(segment.text)}")
     if not transcript.segments:
         lines.append("(No captions were stored.)")
