@@ -612,7 +612,11 @@ def main() -> None:
     if args.calls < 1 or args.utterances < 1:
         parser.error("--calls and --utterances must be >= 1")
     # The whole run is bounded; the server is stopped on the way out whatever happens.
-    print(json.dumps(asyncio.run(asyncio.wait_for(main_async(args), args.max_s))))
+    try:
+        result = asyncio.run(asyncio.wait_for(main_async(args), args.max_s))
+    except TimeoutError:
+        parser.exit(1, f"gave up after {args.max_s:.0f} s\n")
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
