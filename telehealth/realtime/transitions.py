@@ -7,21 +7,17 @@ bounded queue and one writer task applies them, in order.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from signaling.room_model import RoomTransition
 from telehealth.audit import ActorType
+from telehealth.queued_writer import QueuedWriter
 from telehealth.storage import Database
 from telehealth.storage.models import Visit, VisitStatus
 from telehealth.visits.lifecycle import InvalidTransition
 from telehealth.visits.service import set_status
 
 log = logging.getLogger("telehealth.rooms")
-
-QUEUE_BOUND = 10_000
-DRAIN_TIMEOUT_S = 10.0
 
 
 def target_status(transition: RoomTransition, current: VisitStatus) -> VisitStatus | None:
@@ -42,56 +38,23 @@ def target_status(transition: RoomTransition, current: VisitStatus) -> VisitStat
     return None
 
 
-class VisitStatusRecorder:
+class VisitStatusRecorder(QueuedWriter[tuple[str, RoomTransition]]):
     """The hub's `on_transition` callback: queues the change; a writer task stores it."""
 
+    name = "visit-status-writer"
+
     def __init__(self, database: Database) -> None:
+        super().__init__(log)
         self.database = database
-        self._queue: asyncio.Queue[tuple[str, RoomTransition] | None] = asyncio.Queue(QUEUE_BOUND)
-        self._writer: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._writer = asyncio.create_task(self._write_all(), name="visit-status-writer")
-        self._writer.add_done_callback(_log_unexpected_end)
-
-    async def stop(self) -> None:
-        """Store what is queued (bounded by a timeout), then stop."""
-        if self._writer is None:
-            return
-        await self._queue.put(None)
-        try:
-            async with asyncio.timeout(DRAIN_TIMEOUT_S):
-                await self._writer
-        except TimeoutError:
-            log.error(
-                "visit status writer did not drain in time", extra={"pending": self._queue.qsize()}
-            )
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
 
     async def __call__(self, visit_id: str, transition: RoomTransition) -> None:
-        try:
-            self._queue.put_nowait((visit_id, transition))
-        except asyncio.QueueFull:
-            log.error(
-                "visit status queue full; transition dropped",
-                extra={"visit_id": visit_id, "kind": transition.kind},
-            )
+        self.submit((visit_id, transition))
 
-    async def _write_all(self) -> None:
-        while (item := await self._queue.get()) is not None:
-            visit_id, transition = item
-            try:
-                await self._write(visit_id, transition)
-            except Exception:
-                # One failed write must not stop the writer; the next transition may succeed.
-                log.exception(
-                    "storing a room transition failed",
-                    extra={"visit_id": visit_id, "kind": transition.kind},
-                )
+    def describe(self, item: tuple[str, RoomTransition]) -> dict[str, object]:
+        return {"visit_id": item[0], "kind": item[1].kind}
 
-    async def _write(self, visit_id: str, transition: RoomTransition) -> None:
+    async def write(self, item: tuple[str, RoomTransition]) -> None:
+        visit_id, transition = item
         async with self.database.session() as session:
             visit = await session.get(Visit, visit_id)
             if visit is None:
@@ -107,8 +70,3 @@ class VisitStatusRecorder:
                     "room transition not applied",
                     extra={"visit_id": visit_id, "kind": transition.kind, "reason": str(error)},
                 )
-
-
-def _log_unexpected_end(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("visit status writer died", exc_info=task.exception())
