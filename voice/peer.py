@@ -4,7 +4,8 @@ The participant's browser offers a connection with its microphone and an "assist
 channel; `AssistantPeer.accept_offer` answers (after ICE gathering, no trickle). Then:
 - the microphone audio is recognized (`voice.peer_pump`) and every event goes to the app
   (`on_event`) and, as JSON, to the browser on the data channel (`voice.peer_events`);
-- `say()` speaks on an outgoing audio track (`voice.peer_speech`).
+- `say()` speaks on an outgoing audio track (`voice.peer_speech`);
+- JSON objects the browser sends on the data channel reach the app as `ClientMessage`s.
 Everything is closed when the connection fails or closes, or on `close()`.
 
 aiortc's camelCase stays inside this adapter; the API is snake_case.
@@ -28,7 +29,13 @@ from aiortc import (
 from voice.audio import DEFAULT_CHUNK_MS
 from voice.errors import VoiceError
 from voice.peer_channel import EventChannel
-from voice.peer_events import AssistantPeerError, PeerClosed, PeerEvent, event_message
+from voice.peer_events import (
+    AssistantPeerError,
+    PeerClosed,
+    PeerEvent,
+    event_message,
+    parse_client_message,
+)
 from voice.peer_pump import AudioPump, RecognizerFactory
 from voice.peer_speech import SpeechTrack, to_webrtc_audio
 from voice.peer_tasks import TASK_PREFIX, cancel_and_wait, spawn
@@ -98,7 +105,8 @@ class AssistantPeer:
         )
         self._speech = SpeechTrack(on_event=self._emit, max_prompts=max_prompts)
         self._pc: RTCPeerConnection | None = None
-        self._channel = EventChannel()
+        self._channel = EventChannel(on_message=self._on_client_message)
+        self.client_messages_refused = 0
         self._connected = asyncio.Event()
         self._connect_timeout_s = connect_timeout_s
         self._connect_watch: asyncio.Task[None] | None = None
@@ -296,6 +304,7 @@ class AssistantPeer:
         *,
         voice: str | None = None,
         rate_wpm: int | None = None,
+        volume: float = 1.0,
         interrupt: bool = True,
     ) -> float:
         """Speak `text` on the outgoing track; returns the seconds of speech queued.
@@ -311,7 +320,9 @@ class AssistantPeer:
             raise AssistantPeerError("the assistant peer is closed")
         prompt = self._speech.reserve(text, interrupt=interrupt)
         try:
-            speech = await self._synthesizer.synthesize(text, voice=voice, rate_wpm=rate_wpm)
+            speech = await self._synthesizer.synthesize(
+                text, voice=voice, rate_wpm=rate_wpm, volume=volume
+            )
             samples = await asyncio.to_thread(to_webrtc_audio, speech.pcm, speech.sample_rate)
         except BaseException:
             self._speech.discard(prompt)
@@ -379,6 +390,16 @@ class AssistantPeer:
             return  # closing from inside the consumer: the dispatcher ends by itself
         await asyncio.wait({task}, timeout=_CLOSE_STEP_TIMEOUT_S)
         await cancel_and_wait(task)
+
+    def _on_client_message(self, data: object) -> None:
+        message = parse_client_message(data)
+        if message is None:
+            self.client_messages_refused += 1
+            if self.client_messages_refused == 1:
+                logger.warning("a data-channel message from the browser was not an app message")
+            return
+        if not self._closing:
+            self._emit(message)
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         if channel.label == self._channel_label and self._channel_id is None:

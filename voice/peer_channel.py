@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
+from collections.abc import Callable
 
 from aiortc import RTCDataChannel
 
@@ -19,7 +20,8 @@ PRE_OPEN_MESSAGES = 32
 class EventChannel:
     """The one data channel the peer talks on (adopted when the browser opens it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_message: Callable[[object], None] | None = None) -> None:
+        self._on_message = on_message  # what the browser sends (text or bytes, unchecked)
         self._channel: RTCDataChannel | None = None
         self._unsent: deque[str] = deque(maxlen=PRE_OPEN_MESSAGES)  # oldest go first
         self._closed = False
@@ -34,6 +36,8 @@ class EventChannel:
         self._channel = channel
         channel.on("open", self._flush_unsent)
         channel.on("close", lambda: self._forget(channel))
+        if self._on_message is not None:
+            channel.on("message", self._on_message)
         self._flush_unsent()
 
     def send(self, message: str) -> None:

@@ -18,6 +18,7 @@ from voice.recognition import Final, Partial, RecognitionEvent, Word
 __all__ = [
     "AssistantPeerError",
     "AudioDropped",
+    "ClientMessage",
     "PeerClosed",
     "PeerEvent",
     "Recognized",
@@ -79,7 +80,36 @@ class PeerClosed:
     reason: str
 
 
-PeerEvent = Recognized | AudioDropped | SpeechStarted | SpeechFinished | PeerClosed
+@dataclass(frozen=True, slots=True)
+class ClientMessage:
+    """A JSON object with a string `type` that the browser sent on the data channel."""
+
+    type: str
+    payload: dict[str, Any]
+
+
+# Browser messages are small commands ("page", "say", "ask"); anything longer is refused.
+MAX_CLIENT_MESSAGE_CHARS = 4096
+
+
+def parse_client_message(data: object) -> ClientMessage | None:
+    """`data` received on the data channel as a `ClientMessage`, or None when it is not one
+    (bytes, too long, not JSON, not an object with a non-empty string `type`)."""
+    if not isinstance(data, str) or len(data) > MAX_CLIENT_MESSAGE_CHARS:
+        return None
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    kind = payload.get("type")
+    if not isinstance(kind, str) or not kind:
+        return None
+    return ClientMessage(kind, payload)
+
+
+PeerEvent = Recognized | AudioDropped | SpeechStarted | SpeechFinished | ClientMessage | PeerClosed
 
 
 def _seconds(value: float) -> float:
@@ -128,7 +158,7 @@ def _payload(event: PeerEvent) -> dict[str, Any] | None:
         return {"type": "speaking", "text": event.text}
     if isinstance(event, SpeechFinished):
         return {"type": "spoken", "text": event.text, "interrupted": event.interrupted}
-    return None  # PeerClosed: the channel is going away with the connection
+    return None  # PeerClosed: the channel is going away; ClientMessage: the browser sent it
 
 
 def _finite(value: Any) -> bool:

@@ -28,7 +28,13 @@ from voice.audio import read_wav, write_wav
 from voice.engines import load_engine
 from voice.errors import VoiceError
 from voice.peer import AssistantPeer
-from voice.peer_events import AssistantPeerError, PeerClosed, PeerEvent, Recognized
+from voice.peer_events import (
+    AssistantPeerError,
+    ClientMessage,
+    PeerClosed,
+    PeerEvent,
+    Recognized,
+)
 from voice.recognition import Final, NotUnderstood, SpeechEngine
 from voice.tts import SpeechSynthesizer
 
@@ -347,3 +353,33 @@ async def test_korean_commands_with_vosk(speech_dir: Path) -> None:
         await client.close()
         await peer.close()
         await engine.close()
+
+
+@pytest.mark.asyncio
+async def test_app_messages_from_the_browser_reach_the_app_and_junk_does_not(
+    whisper: SpeechEngine, speech_dir: Path
+) -> None:
+    silence = speech_dir / "silence.wav"
+    write_wav(silence, np.zeros(16000 * 5, np.int16).tobytes(), 16000)
+    events: list[PeerEvent] = []
+
+    async def consume(event: PeerEvent) -> None:
+        events.append(event)
+
+    peer = AssistantPeer(whisper, on_event=consume, name="peer-inbound")
+    client = LoopbackClient(silence)
+    try:
+        await client.connect(peer)
+        await eventually(lambda: client.channel.readyState == "open", 10)
+        for junk in (b"\x00binary", "not json", "[1, 2]", '{"type": 3}', '{"type": ""}'):
+            client.channel.send(junk)
+        client.channel.send(json.dumps({"type": "say", "text": "x" * 5000}))  # too long
+        client.channel.send(json.dumps({"type": "page", "page": "waiting"}))
+        await eventually(lambda: any(isinstance(e, ClientMessage) for e in events), 10)
+        received = [e for e in events if isinstance(e, ClientMessage)]
+        assert received == [ClientMessage("page", {"type": "page", "page": "waiting"})]
+        assert peer.client_messages_refused == 6
+        assert not peer.closed  # bad input is refused, the connection goes on
+    finally:
+        await client.close()
+        await peer.close()
