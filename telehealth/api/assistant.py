@@ -7,13 +7,24 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
+from signaling.peers import PeerInfo
 from telehealth.assistant.captions import CaptionRelay
 from telehealth.assistant.intake_voice import VoiceIntake
+from telehealth.assistant.navigator import VoiceNavigator
 from telehealth.assistant.sessions import AssistantKey, EventConsumer, TooManyAssistants
 from telehealth.deps import ServicesDep
 from telehealth.intake_service.sessions import IntakeSessions
-from telehealth.realtime.participants import NotAParticipant, participant_for
+from telehealth.navigation import Page, VoicePreferences
+from telehealth.navigation.preferences import DEFAULT_RATE_WPM, DEFAULT_VOLUME
+from telehealth.realtime.participants import (
+    NotAParticipant,
+    NotSignedIn,
+    invite_holder_for,
+    participant_for,
+)
+from telehealth.storage.models import Visit
 from voice.errors import VoiceError
+from voice.tts import MAX_RATE_WPM, MIN_RATE_WPM
 
 router = APIRouter(prefix="/api/assistant", tags=["assistant"])
 
@@ -27,8 +38,15 @@ STATUS_FOR_REFUSAL = {
 class AssistantOffer(BaseModel):
     sdp: str = Field(min_length=10, max_length=60_000)
     type: Literal["offer"] = "offer"
-    mode: Literal["captions", "intake"] = "captions"
+    mode: Literal["captions", "intake", "commands"] = "captions"
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+    # Commands mode: the page the person starts on, and (before the patient has a session)
+    # the invite that brought them; it is looked at, not redeemed.
+    page: Page = "join"
+    invite: str | None = Field(default=None, min_length=16, max_length=128)
+    # How the assistant speaks to this person ("faster", "louder": remembered by the page).
+    rate_wpm: int = Field(default=DEFAULT_RATE_WPM, ge=MIN_RATE_WPM, le=MAX_RATE_WPM)
+    volume: float = Field(default=DEFAULT_VOLUME, ge=0.2, le=1.0)
 
 
 class AssistantAnswer(BaseModel):
@@ -39,30 +57,51 @@ class AssistantAnswer(BaseModel):
     language: str
 
 
+async def _caller(
+    services: ServicesDep, request: Request, visit_id: str, body: AssistantOffer
+) -> tuple[PeerInfo, Visit]:
+    try:
+        try:
+            return await participant_for(services.database, request.cookies, visit_id)
+        except NotSignedIn:
+            if body.mode != "commands" or body.invite is None:
+                raise
+            return await invite_holder_for(services.database, body.invite, visit_id)
+    except NotAParticipant as refusal:
+        raise HTTPException(STATUS_FOR_REFUSAL[refusal.kind], str(refusal)) from None
+
+
 @router.post("/{visit_id}/offer")
 async def offer(
     visit_id: str, body: AssistantOffer, request: Request, services: ServicesDep
 ) -> AssistantAnswer:
-    """Connect the participant's microphone to the speech assistant: live captions, or the
-    symptom intake by voice (patients)."""
-    try:
-        participant, visit = await participant_for(services.database, request.cookies, visit_id)
-    except NotAParticipant as refusal:
-        raise HTTPException(STATUS_FOR_REFUSAL[refusal.kind], str(refusal)) from None
+    """Connect the participant's microphone to the speech assistant: live captions, the
+    symptom intake by voice (patients), or voice commands on the patient's pages."""
+    participant, visit = await _caller(services, request, visit_id, body)
     if not services.speech.enabled:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "speech is off on this server")
+    if body.mode != "captions" and participant.role != "patient":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {body.mode} assistant is for patients")
     try:
         engine = await services.speech.engine(body.language)
     except VoiceError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from None
-    behaviour: VoiceIntake | None = None
+    preferences = VoicePreferences(body.rate_wpm, body.volume)
+    behaviour: VoiceIntake | VoiceNavigator | None = None
     consumer: EventConsumer
+    phrases: list[str] | None = None
     if body.mode == "intake":
-        if participant.role != "patient":
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "the intake is for the patient")
         behaviour = VoiceIntake(
-            IntakeSessions(services.intake, services.database, services.hub), visit_id
+            IntakeSessions(services.intake, services.database, services.hub),
+            visit_id,
+            preferences=preferences,
         )
+        consumer = behaviour
+    elif body.mode == "commands":
+        behaviour = VoiceNavigator(
+            body.page, wake_phrase=services.settings.wake_phrase, preferences=preferences
+        )
+        phrases = behaviour.phrases()
         consumer = behaviour
     else:
         consumer = CaptionRelay(
@@ -77,9 +116,9 @@ async def offer(
         peer, answer = await services.assistants.open(
             AssistantKey(visit_id, participant.peer_id, body.mode),
             participant,
+            engine=engine,
             offer_sdp=body.sdp,
-            language=body.language,
-            phrases=None,
+            phrases=phrases,
             consumer=consumer,
         )
     except TooManyAssistants as error:

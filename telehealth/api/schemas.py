@@ -52,6 +52,10 @@ class VisitList(BaseModel):
     visits: list[VisitOut]
 
 
+class InviteRequest(BaseModel):
+    invite: str = Field(min_length=16, max_length=128)
+
+
 class PatientSessionRequest(BaseModel):
     invite: str = Field(min_length=16, max_length=128)
     display_name: str = Field(min_length=1, max_length=100)

@@ -15,6 +15,7 @@ import logging
 from telehealth.intake import Turn
 from telehealth.intake_service.errors import IntakeServiceError
 from telehealth.intake_service.sessions import IntakeSessions
+from telehealth.navigation import VoicePreferences
 from voice.peer import AssistantPeer
 from voice.peer_events import PeerClosed, PeerEvent, Recognized
 from voice.recognition import Final, NotUnderstood
@@ -28,9 +29,16 @@ class VoiceIntake:
     """An assistant peer's behaviour in intake mode. Events are handled one at a time by a
     task of its own, so a slow reply never holds up the peer's event dispatch."""
 
-    def __init__(self, sessions: IntakeSessions, visit_id: str) -> None:
+    def __init__(
+        self,
+        sessions: IntakeSessions,
+        visit_id: str,
+        *,
+        preferences: VoicePreferences | None = None,
+    ) -> None:
         self.sessions = sessions
         self.visit_id = visit_id
+        self.preferences = preferences or VoicePreferences()
         self.peer: AssistantPeer | None = None
         self.last_turn: Turn | None = None
         self._replies: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_BOUND)
@@ -80,7 +88,7 @@ class VoiceIntake:
                     extra={"visit_id": self.visit_id, "reason": type(error).__name__},
                 )
                 if self.peer is not None and not self.peer.closed:
-                    await self.peer.say(str(error))
+                    await self._say(str(error))
                 continue
             await self._present(turn)
 
@@ -96,7 +104,13 @@ class VoiceIntake:
         phrases = list(turn.phrases) if turn.expects == "yes_no" and turn.phrases else None
         peer.set_phrases(phrases)
         peer.send_message({"type": "intake_turn", **turn.to_dict()})
-        await peer.say(turn.prompt)
+        await self._say(turn.prompt)
+
+    async def _say(self, text: str) -> None:
+        assert self.peer is not None
+        await self.peer.say(
+            text, rate_wpm=self.preferences.rate_wpm, volume=self.preferences.volume
+        )
 
     async def stop(self) -> None:
         if self._worker is not None:

@@ -17,6 +17,7 @@ from telehealth.settings import Settings
 from telehealth.speech import SpeechService
 from voice.peer import AssistantPeer
 from voice.peer_events import PeerClosed, PeerEvent
+from voice.recognition import SpeechEngine
 
 log = logging.getLogger("telehealth.assistant")
 
@@ -71,13 +72,13 @@ class AssistantSessions:
         key: AssistantKey,
         participant: PeerInfo,
         *,
+        engine: SpeechEngine,
         offer_sdp: str,
-        language: str | None,
         phrases: list[str] | None,
         consumer: EventConsumer,
     ) -> tuple[AssistantPeer, str]:
-        """A new peer for `key` (replacing an older one) answering `offer_sdp`."""
-        engine = await self.speech.engine(language)
+        """A new peer for `key` (replacing an older one) answering `offer_sdp`, recognizing
+        with `engine` (one of `speech`'s)."""
         async with self._lock:
             old = self._peers.pop(key, None)
             if old is None and len(self._peers) >= self.limit:

@@ -133,15 +133,27 @@ class CommandMatcher:
         if not listening:
             self._pending = None
 
-    def phrases(self) -> list[str]:
-        """The recognizer phrase list for the current page and state."""
+    def phrases(self, *, answering: bool = False) -> list[str]:
+        """The recognizer phrase list for the current page and state; with `answering`,
+        yes and no are listed too (the page asked a yes/no question)."""
         return phrases_for(
             self.page,
             self.in_call,
             wake_phrase=self.wake_phrase,
-            confirming=self._pending is not None,
+            confirming=self._pending is not None or answering,
             listening=self.listening,
         )
+
+    def is_exact_command(self, text: str) -> bool:
+        """Whether `text` is exactly one of this page's command phrases (politeness aside),
+        so it is a command even where a reply is expected."""
+        words = normalize_text(text).split()
+        return bool(words) and self._commands.best(words, exact=True) is not None
+
+    def pressed(self, action_id: str) -> CommandMatch:
+        """An action done by key or click rather than said: the same state change and reply
+        as saying it. No confirmation is asked (the page asked already)."""
+        return self._perform(get_action(action_id), "")
 
     def listened_action_ids(self) -> list[str]:
         """The actions a stream listens for right now (for logs and tests: no speech)."""
@@ -223,6 +235,9 @@ class CommandMatcher:
         if action.confirm is not None:
             self._pending = _Pending(action, now)
             return CommandMatch(action.id, text, "confirm", action.confirm)
+        return self._perform(action, text)
+
+    def _perform(self, action: Action, text: str) -> CommandMatch:
         say: str | None = None
         if action.id == "help":
             say = self.help_text()
@@ -232,5 +247,6 @@ class CommandMatcher:
             self.set_listening(False)
             say = stopped_listening_text(self.in_call, self.wake_phrase)
         elif action.id == "start_listening":
+            self.set_listening(True)
             say = LISTENING_AGAIN
         return CommandMatch(action.id, text, "perform", say)

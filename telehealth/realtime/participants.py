@@ -6,9 +6,11 @@ from collections.abc import Mapping
 
 from signaling.peers import PeerInfo
 from telehealth.auth.sessions import CLINICIAN_COOKIE, PATIENT_COOKIE, Principal, resolve
+from telehealth.security import hash_token
 from telehealth.storage import Database
 from telehealth.storage.models import SessionKind, Visit
 from telehealth.visits.lifecycle import is_open
+from telehealth.visits.service import InviteInvalid, redeem_invite
 
 
 class NotAParticipant(Exception):
@@ -58,3 +60,20 @@ async def participant_for(
     role = "clinician" if principal.kind == SessionKind.clinician else "patient"
     name = principal.display_name or ("Clinician" if role == "clinician" else "Patient")
     return PeerInfo(peer_id=peer_id_for(principal), role=role, name=name), visit
+
+
+async def invite_holder_for(
+    database: Database, invite: str, visit_id: str
+) -> tuple[PeerInfo, Visit]:
+    """The holder of a valid invite to `visit_id`, before they have a session: the patient
+    page's voice guidance starts before the name is given. The invite is only looked at,
+    not redeemed."""
+    async with database.session() as session:
+        try:
+            visit = await redeem_invite(session, invite)
+        except InviteInvalid as error:
+            raise NotSignedIn(str(error)) from None
+    if visit.id != visit_id:
+        raise WrongVisit("this invite is not for that visit")
+    peer_id = f"i-{hash_token(invite)[:20]}"
+    return PeerInfo(peer_id=peer_id, role="patient", name="Patient"), visit

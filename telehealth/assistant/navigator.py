@@ -1,0 +1,266 @@
+"""Voice navigation: the assistant peer in commands mode, for one person on the patient pages.
+
+The page says where the person is and what it asks; the navigator listens with that page's
+phrase list (`CommandMatcher`), speaks in the person's voice preferences, and tells the page
+which action to perform. The page performs it with the same handler as the button and the
+shortcut (`web/js/actions.js`) and speaks the outcome back through `say`.
+
+Data-channel messages from the page (`ClientMessage`):
+- `page {page, in_call?, say?}`: the person is now on `page` (a registry page); say `say`.
+- `say {text, interrupt?}`: speak an announcement of the page (queued unless `interrupt`).
+- `ask {id, expects, prompt}`: speak `prompt`; the next reply is the answer to question `id`
+  (`expects`: "yes_no", "name" or "text"). Commands said exactly still work meanwhile.
+- `perform {action}`: a voice action done by key or click (faster, stop listening, ...).
+To the page: `command {action, outcome, heard, said}`, `answer {id, value, heard}`,
+`voice_preferences {rate_wpm, volume}`, `listening {listening}`, `hint {text}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from telehealth.navigation import (
+    PAGES,
+    CommandMatch,
+    CommandMatcher,
+    NotUnderstoodCommand,
+    VoicePreferences,
+    apply_preference,
+)
+from telehealth.navigation.answers import spoken_name, yes_or_no
+from telehealth.navigation.preferences import PREFERENCE_ACTIONS
+from voice.errors import VoiceError
+from voice.peer import AssistantPeer
+from voice.peer_events import ClientMessage, PeerClosed, PeerEvent, Recognized
+from voice.recognition import Final, NotUnderstood
+
+log = logging.getLogger("telehealth.navigation.voice")
+
+QUEUE_BOUND = 32
+MAX_SAY_CHARS = 600
+Expects = Literal["yes_no", "name", "text"]
+EXPECTS: tuple[Expects, ...] = ("yes_no", "name", "text")
+YES_OR_NO_HINT = "Please say yes or no."
+NAME_HINT = "Sorry, I did not catch a name. Please say your name again."
+# The symptom dialogue answers these itself on the intake page (it has its own help).
+DIALOGUE_ACTIONS = frozenset({"help", "repeat"})
+# Actions the navigator carries out itself; the page only shows that they happened.
+SPOKEN_ACTIONS = frozenset(
+    {"help", "where_am_i", "repeat", "stop_listening", "start_listening", *PREFERENCE_ACTIONS}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: str
+    expects: Expects
+    prompt: str
+
+
+class VoiceNavigator:
+    """The event consumer of a commands-mode assistant peer. Events are handled in order by
+    a task of its own, so speaking never holds up the peer's event dispatch."""
+
+    def __init__(
+        self,
+        page: str = "join",
+        *,
+        wake_phrase: str = "assistant",
+        preferences: VoicePreferences | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.matcher = CommandMatcher(page, wake_phrase=wake_phrase)
+        self.preferences = preferences or VoicePreferences()
+        self.question: Question | None = None
+        self.last_said = ""
+        self.peer: AssistantPeer | None = None
+        self._clock = clock
+        self._events: asyncio.Queue[PeerEvent | None] = asyncio.Queue(QUEUE_BOUND)
+        self._worker: asyncio.Task[None] | None = None
+
+    def phrases(self) -> list[str] | None:
+        """What the recognizer listens for now: dictation for a name or free text, else the
+        page's commands (and yes or no while a yes/no question is open)."""
+        question = self.question
+        if question is not None and question.expects != "yes_no":
+            return None
+        return self.matcher.phrases(answering=question is not None)
+
+    def attach(self, peer: AssistantPeer) -> None:
+        self.peer = peer
+        self._worker = asyncio.create_task(self._run(), name="voice-navigator")
+        self._worker.add_done_callback(_log_unexpected_end)
+
+    async def __call__(self, event: PeerEvent) -> None:
+        if isinstance(event, PeerClosed):
+            with contextlib.suppress(asyncio.QueueFull):
+                self._events.put_nowait(None)
+            return
+        if not isinstance(event, ClientMessage | Recognized):
+            return
+        try:
+            self._events.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning("voice navigation events dropped: the navigator is behind")
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while (event := await self._events.get()) is not None:
+            try:
+                if isinstance(event, ClientMessage):
+                    await self._on_message(event)
+                elif isinstance(event, Recognized):
+                    await self._on_recognized(event)
+            except VoiceError as error:  # speech failed for one event; the next may work
+                log.warning("voice navigation could not speak: %s", type(error).__name__)
+            self._update_phrases()
+
+    def _update_phrases(self) -> None:
+        peer = self.peer
+        wanted = self.phrases()
+        if peer is not None and not peer.closed and peer.phrases != wanted:
+            peer.set_phrases(wanted)
+
+    def _send(self, payload: dict[str, Any]) -> None:
+        if self.peer is not None and not self.peer.closed:
+            self.peer.send_message(payload)
+
+    async def say(self, text: str, *, interrupt: bool = True, remember: bool = True) -> None:
+        """Speak `text` in this person's voice preferences."""
+        peer = self.peer
+        if peer is None or peer.closed or not text.strip():
+            return
+        if remember:
+            self.last_said = text
+        await peer.say(
+            text,
+            rate_wpm=self.preferences.rate_wpm,
+            volume=self.preferences.volume,
+            interrupt=interrupt,
+        )
+
+    # -- from the page ---------------------------------------------------------------------
+
+    async def _on_message(self, message: ClientMessage) -> None:
+        payload = message.payload
+        if message.type == "page":
+            page = payload.get("page")
+            in_call = payload.get("in_call")
+            if page not in PAGES or not isinstance(in_call, bool | None):
+                log.warning("voice navigation: the page sent an unknown page")
+                return
+            self.matcher.move_to(page, in_call)
+            self.question = None
+            await self.say(_text(payload.get("say")))
+        elif message.type == "say":
+            await self.say(_text(payload.get("text")), interrupt=payload.get("interrupt") is True)
+        elif message.type == "ask":
+            question_id, expects = payload.get("id"), payload.get("expects")
+            prompt = _text(payload.get("prompt"))
+            if not isinstance(question_id, str) or expects not in EXPECTS or not prompt:
+                log.warning("voice navigation: the page sent a malformed question")
+                return
+            self.question = Question(question_id[:64], expects, prompt)
+            await self.say(prompt)
+        elif message.type == "perform":
+            action = payload.get("action")
+            if action in SPOKEN_ACTIONS:
+                await self._perform(self.matcher.pressed(str(action)), spoken=False)
+
+    # -- from the microphone ---------------------------------------------------------------
+
+    async def _on_recognized(self, event: Recognized) -> None:
+        recognized = event.event
+        if isinstance(recognized, Final):
+            text = recognized.text
+        elif isinstance(recognized, NotUnderstood):
+            text = recognized.heard
+        else:
+            return
+        if not text.strip():
+            return
+        question = self.question
+        if question is not None and self.matcher.listening and await self._answer(question, text):
+            return
+        result = self.matcher.match(text, now=self._clock())
+        if isinstance(result, CommandMatch):
+            await self._perform(result, spoken=True)
+        elif isinstance(result, NotUnderstoodCommand):
+            hint = YES_OR_NO_HINT if question is not None else result.hint
+            self._send({"type": "hint", "text": hint, "heard": text})
+            await self.say(hint, remember=False)
+
+    async def _answer(self, question: Question, text: str) -> bool:
+        """Take `text` as the answer to `question` if it is one; True when it was."""
+        # A command said exactly ("repeat", "what can I say") is a command, not an answer.
+        if self.matcher.is_exact_command(text):
+            return False
+        value: bool | str | None
+        if question.expects == "yes_no":
+            value = yes_or_no(text, self.matcher.wake_phrase)
+            if value is None:
+                return False  # maybe a command; else the hint asks for yes or no
+        elif question.expects == "name":
+            value = spoken_name(text)
+            if value is None:
+                await self.say(NAME_HINT, remember=False)
+                return True
+        else:
+            value = text.strip()
+        self.question = None
+        self._send({"type": "answer", "id": question.id, "value": value, "heard": text})
+        return True
+
+    async def _perform(self, match: CommandMatch, *, spoken: bool) -> None:
+        action = match.action
+        if self.matcher.page == "intake" and action in DIALOGUE_ACTIONS and spoken:
+            return  # the symptom dialogue heard it too and answers it
+        say = match.say
+        if match.outcome == "perform" and action in PREFERENCE_ACTIONS:
+            change = apply_preference(self.preferences, action)
+            self.preferences = change.preferences
+            self._send(
+                {
+                    "type": "voice_preferences",
+                    "rate_wpm": self.preferences.rate_wpm,
+                    "volume": self.preferences.volume,
+                }
+            )
+            say = change.say
+        elif match.outcome == "perform" and action == "repeat":
+            say = self.last_said or None
+        if action in ("stop_listening", "start_listening"):
+            self._send({"type": "listening", "listening": self.matcher.listening})
+        self._send(
+            {
+                "type": "command",
+                "action": action,
+                "outcome": match.outcome,
+                "heard": match.heard,
+                "said": say is not None,
+            }
+        )
+        if say:
+            await self.say(say, remember=action != "repeat")
+
+
+def _text(value: object) -> str:
+    return value.strip()[:MAX_SAY_CHARS] if isinstance(value, str) else ""
+
+
+def _log_unexpected_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("voice navigation stopped on an error", exc_info=task.exception())
