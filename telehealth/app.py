@@ -16,6 +16,7 @@ from telehealth.access_log import AccessLogMiddleware
 from telehealth.api import api_router
 from telehealth.assistant.sessions import AssistantSessions
 from telehealth.assistant.transcript_sink import TranscriptSink
+from telehealth.error_pages import install_error_pages
 from telehealth.intake_service.runtime import open_intake
 from telehealth.pages import pages_router
 from telehealth.realtime import socket
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(AccessLogMiddleware)
+    install_error_pages(app)
     app.include_router(api_router())
     app.include_router(socket.router)
     app.include_router(pages_router())
