@@ -1,20 +1,38 @@
-"""Clinician sign in and sign out."""
+"""Clinician sign in, sign out, and staying signed in."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Cookie, HTTPException, Response, status
+from pydantic import BaseModel
 
 from telehealth.api.schemas import ClinicianOut, LoginRequest
 from telehealth.auth.deps import CurrentClinician
-from telehealth.auth.sessions import CLINICIAN_COOKIE, LoginFailed, end_session, login_clinician
+from telehealth.auth.sessions import (
+    CLINICIAN_COOKIE,
+    LoginFailed,
+    end_session,
+    extend_session,
+    login_clinician,
+    session_expires_at,
+)
 from telehealth.deps import SessionDep, SettingsDep
 from telehealth.settings import Settings
-from telehealth.storage.models import Clinician
+from telehealth.storage.models import Clinician, SessionKind
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+class SessionExpiryOut(BaseModel):
+    """When a session ends unless its user extends it (ISO 8601, UTC)."""
+
+    expires_at: datetime
+
+
+class SignedInClinicianOut(ClinicianOut):
+    expires_at: datetime
 
 
 def set_session_cookie(
@@ -59,9 +77,31 @@ async def logout(
 
 
 @router.get("/me")
-async def me(principal: CurrentClinician, session: SessionDep) -> ClinicianOut:
-    """The signed-in clinician."""
+async def me(principal: CurrentClinician, session: SessionDep) -> SignedInClinicianOut:
+    """The signed-in clinician, and when the session ends."""
     clinician = await session.get(Clinician, principal.clinician_id)
     if clinician is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in")
-    return ClinicianOut(id=clinician.id, email=clinician.email, display_name=clinician.display_name)
+    return SignedInClinicianOut(
+        id=clinician.id,
+        email=clinician.email,
+        display_name=clinician.display_name,
+        expires_at=await session_expires_at(session, principal),
+    )
+
+
+@router.post("/extend")
+async def extend(
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None,
+) -> SessionExpiryOut:
+    """Stay signed in: the session ends one session lifetime from now."""
+    ttl = timedelta(minutes=settings.session_ttl_minutes)
+    expires_at = await extend_session(session, token, SessionKind.clinician, ttl)
+    if expires_at is None or token is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in")
+    # The cookie must outlive the old end too, or the browser drops it at that time.
+    set_session_cookie(response, settings, CLINICIAN_COOKIE, token, int(ttl.total_seconds()))
+    return SessionExpiryOut(expires_at=expires_at)

@@ -1,22 +1,30 @@
-"""The patient side: open an invite, see the visit."""
+"""The patient side: open an invite, see the visit, keep the session while it is open."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Cookie, HTTPException, Response, status
 
-from telehealth.api.auth import set_session_cookie
-from telehealth.api.schemas import PatientSessionRequest, PatientVisitOut
+from telehealth.api.auth import SessionExpiryOut, set_session_cookie
+from telehealth.api.schemas import InviteRequest, PatientSessionRequest, PatientVisitOut
 from telehealth.auth.deps import CurrentPatient
-from telehealth.auth.sessions import PATIENT_COOKIE, open_patient_session
+from telehealth.auth.sessions import (
+    PATIENT_COOKIE,
+    extend_session,
+    open_patient_session,
+    session_expires_at,
+)
 from telehealth.deps import SessionDep, SettingsDep
-from telehealth.storage.models import Clinician, Visit
-from telehealth.visits.service import InviteInvalid
+from telehealth.storage.models import Clinician, SessionKind, Visit
+from telehealth.visits.lifecycle import is_open
+from telehealth.visits.service import InviteInvalid, redeem_invite
 
 router = APIRouter(prefix="/api/patient", tags=["patient"])
 
-# A patient session lasts long enough for a visit, however late it runs.
+# A patient session lasts long enough for a visit, however late it runs; it is counted from
+# opening the link, which may be hours early, so the page offers to extend it before it ends.
 PATIENT_SESSION_TTL = timedelta(hours=12)
 
 
@@ -29,6 +37,17 @@ async def _describe(session: SessionDep, visit: Visit, display_name: str) -> Pat
         clinician_name=clinician.display_name if clinician else "",
         display_name=display_name,
     )
+
+
+@router.post("/invite")
+async def preview_invite(body: InviteRequest, session: SessionDep) -> PatientVisitOut:
+    """The visit an invite opens, without opening a session: the join page greets the
+    patient, and voice guidance starts, before they give their name."""
+    try:
+        visit = await redeem_invite(session, body.invite)
+    except InviteInvalid as error:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from None
+    return await _describe(session, visit, "")
 
 
 @router.post("/session")
@@ -58,3 +77,39 @@ async def my_visit(patient: CurrentPatient, session: SessionDep) -> PatientVisit
     if visit is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this visit no longer exists")
     return await _describe(session, visit, patient.display_name)
+
+
+async def _require_open_visit(session: SessionDep, patient: CurrentPatient) -> None:
+    # Once the visit is over there is nothing to stay for: no warning, no extension.
+    visit = await session.get(Visit, patient.visit_id)
+    if visit is None or not is_open(visit.status):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this visit is no longer open")
+
+
+@router.get("/session")
+async def my_session(patient: CurrentPatient, session: SessionDep) -> SessionExpiryOut:
+    """When this patient session ends, while its visit is open."""
+    await _require_open_visit(session, patient)
+    return SessionExpiryOut(expires_at=await session_expires_at(session, patient))
+
+
+@router.post("/extend")
+async def extend(
+    patient: CurrentPatient,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Cookie(alias=PATIENT_COOKIE)] = None,
+) -> SessionExpiryOut:
+    """Stay in the visit: the session ends one patient-session lifetime from now."""
+    await _require_open_visit(session, patient)
+    expires_at = await extend_session(session, token, SessionKind.patient, PATIENT_SESSION_TTL)
+    if expires_at is None or token is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "your visit link has expired; ask the clinic for a new one",
+        )
+    set_session_cookie(
+        response, settings, PATIENT_COOKIE, token, int(PATIENT_SESSION_TTL.total_seconds())
+    )
+    return SessionExpiryOut(expires_at=expires_at)

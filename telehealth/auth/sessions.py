@@ -110,6 +110,47 @@ async def resolve(
     )
 
 
+async def session_expires_at(session: AsyncSession, principal: Principal) -> datetime:
+    """When the caller's session ends (pages warn before it does)."""
+    row = await session.get(Session, principal.session_hash)
+    if row is None:
+        raise LookupError("the session is gone")
+    return row.expires_at
+
+
+async def extend_session(
+    session: AsyncSession,
+    token: str | None,
+    kind: SessionKind,
+    ttl: timedelta,
+    *,
+    now: datetime | None = None,
+) -> datetime | None:
+    """Move a live session's end to `now + ttl`; None if there is no live session to extend.
+
+    Never further than one ttl from now, so a session kept alive still ends soon after its
+    user stops confirming they are there.
+    """
+    if not token:
+        return None
+    row = await session.get(Session, hash_token(token))
+    now = now or utcnow()
+    if row is None or row.kind != kind.value or row.revoked_at is not None:
+        return None
+    if row.expires_at <= now:
+        return None
+    row.expires_at = now + ttl
+    actor: audit.ActorType = "clinician" if kind == SessionKind.clinician else "patient"
+    audit.record(
+        session,
+        actor_type=actor,
+        actor_id=row.clinician_id,
+        action="session.extended",
+        visit_id=row.visit_id,
+    )
+    return row.expires_at
+
+
 async def end_session(session: AsyncSession, token: str | None) -> None:
     if not token:
         return
