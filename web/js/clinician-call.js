@@ -93,12 +93,14 @@ function removeWaiting(peerId) {
   const hadFocus = item.contains(document.activeElement);
   item.remove();
   updateWaitingEmpty();
-  if (hadFocus) {
-    // Keep keyboard users in the same place instead of dropping focus to the page.
-    const heading = $("waiting-heading");
-    heading.setAttribute("tabindex", "-1");
-    heading.focus();
-  }
+  if (hadFocus) focusWaitingHeading();
+}
+
+// Keep keyboard users in the same place instead of dropping focus to the page.
+function focusWaitingHeading() {
+  const heading = $("waiting-heading");
+  heading.setAttribute("tabindex", "-1");
+  heading.focus();
 }
 
 function admit(peerId) {
@@ -106,9 +108,10 @@ function admit(peerId) {
     announce("Not connected. Wait a moment and try again.");
     return;
   }
-  for (const button of waitingItem(peerId)?.querySelectorAll("button") || []) {
-    button.disabled = true;
-  }
+  const item = waitingItem(peerId);
+  // A disabled button loses the focus to the page: move it to the panel first.
+  if (item?.contains(document.activeElement)) focusWaitingHeading();
+  for (const button of item?.querySelectorAll("button") || []) button.disabled = true;
   announce(`Admitting ${nameOf(peerId)}…`);
 }
 
