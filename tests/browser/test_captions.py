@@ -118,6 +118,9 @@ def contexts(
     patient_context = patient_browser.new_context()
     for context in (clinician_context, patient_context):
         context.add_init_script(_RECORD_CAPTIONS)
+    # These patients read and type; voice guidance has a test of its own
+    # (test_voice_journey.py), and its second recognizer would only share the cores.
+    patient_context.add_init_script('localStorage.setItem("telehealth.voiceGuidance", "off")')
     yield clinician_context, patient_context
     clinician_context.close()
     patient_context.close()

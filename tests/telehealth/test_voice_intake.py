@@ -21,28 +21,17 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from telehealth.clinicians import create_clinician
 from tests.conftest import make_settings
-from tests.telehealth.intake_app.sample import FORM_ANSWERS, answers_by_link_id, without_identity
+from tests.telehealth.intake_app.sample import (
+    FORM_ANSWERS,
+    SPOKEN,
+    answers_by_link_id,
+    without_identity,
+)
 from tests.telehealth.live_server import free_port, live_server
 from tests.telehealth.test_websocket import PASSWORD, Clinic
 from voice.peer_speech import SpeechTrack, to_webrtc_audio
 
 pytestmark = pytest.mark.slow
-
-# What the patient says to each question (the same answers FORM_ANSWERS types), and the
-# words the assistant's read-back must contain for the patient to confirm it. Phrasings
-# are ones Whisper tiny.en hears right from espeak-ng's voice.
-SPOKEN = {
-    "reason": ("My throat is sore.", []),
-    "onset": ("For three days.", ["3 days"]),
-    "severity": ("I would say seven.", ["7 out of 10"]),
-    "symptoms": ("I have a fever and a cough.", ["fever", "cough"]),
-    "age": ("I am thirty four years old.", ["34"]),
-    "sex-at-birth": ("Female.", ["female"]),
-    "pregnant": ("No.", []),
-    "conditions": ("I've got asthma.", ["asthma"]),
-    "medications": ("I take ibuprofen and metformin.", ["ibuprofen", "metformin"]),
-    "allergies": ("I don't know.", []),
-}
 
 
 @pytest_asyncio.fixture

@@ -44,6 +44,13 @@ export function initDisplaySettings(root = document) {
 }
 
 let announceSerial = 0;
+const announceListeners = new Set();
+
+/** Also hear every announcement (voice guidance speaks them); returns an unsubscribe. */
+export function onAnnounce(listener) {
+  announceListeners.add(listener);
+  return () => announceListeners.delete(listener);
+}
 
 /**
  * Put `text` into the page's role="status" region (id "status").
@@ -58,6 +65,7 @@ export function announce(text) {
   setTimeout(() => {
     if (serial === announceSerial) region.textContent = text;
   }, 60);
+  for (const listener of announceListeners) listener(text);
 }
 
 /**

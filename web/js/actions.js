@@ -52,6 +52,17 @@ export function currentPageName() {
   return currentPage;
 }
 
+/** The words that start a voice command during a call ("assistant"). */
+export function wakePhrase() {
+  return registry.wake_phrase;
+}
+
+/** "You are in the waiting room." for `page`, from the registry ("" if unknown). */
+export function whereText(page = currentPage) {
+  const place = registry.pages[page]?.place;
+  return place ? `You are ${place}.` : "";
+}
+
 /** The action with this id, or undefined. */
 export function getAction(id) {
   return byId.get(id);

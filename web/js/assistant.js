@@ -52,7 +52,11 @@ export class AssistantConnection {
   #graceTimer = null;
   #closed = false;
 
-  constructor({ visitId, track, stream, iceServers, audio, mode = "captions", language = null }) {
+  #unsent = [];
+
+  constructor({
+    visitId, track, stream, iceServers, audio, mode = "captions", language = null, offerFields,
+  }) {
     this.visitId = visitId;
     this.track = track;
     this.stream = stream || (track ? new MediaStream([track]) : null);
@@ -60,6 +64,8 @@ export class AssistantConnection {
     this.audio = audio || null;
     this.mode = mode;
     this.language = language || null;
+    // More fields for each offer, asked afresh on every (re)connection: () => object.
+    this.offerFields = offerFields || (() => ({}));
     this.state = "idle";
     this.answer = null;
   }
@@ -98,6 +104,16 @@ export class AssistantConnection {
     this.#connect();
   }
 
+  /**
+   * Send a JSON message to the assistant on the data channel; kept (at most 16) until the
+   * channel opens. Messages of a connection that fails are not re-sent on the next one.
+   */
+  send(message) {
+    const text = JSON.stringify(message);
+    if (this.#channel && this.#channel.readyState === "open") this.#channel.send(text);
+    else if (this.#unsent.length < 16) this.#unsent.push(text);
+  }
+
   /** Speak another language: reconnect with it (null: the server's default). */
   setLanguage(language) {
     this.language = language || null;
@@ -121,6 +137,7 @@ export class AssistantConnection {
     if (this.#pc) this.#pc.close();
     this.#channel = null;
     this.#pc = null;
+    this.#unsent = [];
     if (this.audio) this.audio.srcObject = null;
   }
 
@@ -139,6 +156,10 @@ export class AssistantConnection {
     channel.addEventListener("message", (event) => {
       if (current()) this.#receive(event.data);
     });
+    channel.addEventListener("open", () => {
+      if (!current()) return;
+      for (const text of this.#unsent.splice(0)) channel.send(text);
+    });
     channel.addEventListener("close", () => {
       if (current()) this.#lost("the assistant closed the connection");
     });
@@ -155,7 +176,12 @@ export class AssistantConnection {
       await pc.setLocalDescription(await pc.createOffer());
       await iceGatheringDone(pc, GATHER_TIMEOUT_MS);
       if (!current()) return;
-      const body = { sdp: pc.localDescription.sdp, type: "offer", mode: this.mode };
+      const body = {
+        ...this.offerFields(),
+        sdp: pc.localDescription.sdp,
+        type: "offer",
+        mode: this.mode,
+      };
       if (this.language) body.language = this.language;
       answer = await api(`/api/assistant/${encodeURIComponent(this.visitId)}/offer`, {
         method: "POST",

@@ -111,7 +111,7 @@ export class RemoteTiles {
  * The Mute and Camera off toggle buttons (aria-pressed), with Alt+M and Alt+V.
  * `call` is a CallSession, or anything with setAudio/setVideo.
  */
-export function mountMediaControls({ muteButton, cameraButton, getCall }) {
+export function mountMediaControls({ muteButton, cameraButton, getCall, shortcuts = true }) {
   muteButton.setAttribute("aria-pressed", "false");
   cameraButton.setAttribute("aria-pressed", "false");
   muteButton.addEventListener("click", () => {
@@ -126,7 +126,8 @@ export function mountMediaControls({ muteButton, cameraButton, getCall }) {
     getCall()?.setVideo(!off);
     announce(off ? "Your camera is off." : "Your camera is on.");
   });
-  bindAltShortcuts({ KeyM: muteButton, KeyV: cameraButton });
+  // Pages with the action registry (actions.js) bind Alt+M and Alt+V there instead.
+  if (shortcuts) bindAltShortcuts({ KeyM: muteButton, KeyV: cameraButton });
 }
 
 /** The chat panel: a role="log" region of messages and a form. */

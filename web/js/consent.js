@@ -24,6 +24,12 @@ export class ConsentQuestion {
     radios("consent")[0].focus();
   }
 
+  /** Answer it (by voice): true is yes, false is no. */
+  choose(yes) {
+    for (const radio of radios("consent")) radio.checked = (radio.value === "yes") === yes;
+    this.problem("");
+  }
+
   /** Show `text` as the question's error ("" clears it). */
   problem(text) {
     this.error.textContent = text;

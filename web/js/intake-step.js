@@ -3,12 +3,15 @@
 // with the keyboard form. It sits in the waiting room so the clinician can admit at any
 // time; join.js hides it (and stops the voice dialogue) once the patient is admitted.
 //
-//   const intake = mountIntakeStep({ getVisitId, getStream, getIceServers });
+//   const intake = mountIntakeStep({ getVisitId, getStream, getIceServers, onVoice });
 //   intake.show();  // when the waiting room opens
 //   intake.hide();  // when admitted, or the visit ends
+//   intake.startVoice();  // "start symptom check" (the same as the "Answer by voice" button)
+// `onVoice(active, {finished})` hears when answering by voice starts and stops.
 
 import { api } from "./api.js";
 import { AssistantConnection } from "./assistant.js";
+import { voicePreferences } from "./voice-guide.js";
 import {
   fetchIntakeQuestionnaire, renderIntakeForm, submitIntakeAnswers,
 } from "./intake-form.js";
@@ -23,7 +26,7 @@ function focusOn(node) {
 }
 
 /** Wire the "Before your visit" section of join.html; returns `{show, hide}`. */
-export function mountIntakeStep({ getVisitId, getStream, getIceServers }) {
+export function mountIntakeStep({ getVisitId, getStream, getIceServers, onVoice = () => {} }) {
   const section = $("intake-step");
   const choices = $("intake-choices");
   const voiceButton = $("intake-voice-start");
@@ -48,6 +51,7 @@ export function mountIntakeStep({ getVisitId, getStream, getIceServers }) {
   }
 
   function closeVoice() {
+    if (assistant) onVoice(false, { finished });
     assistant?.close();
     assistant = null;
     voicePanel.hidden = true;
@@ -126,6 +130,7 @@ export function mountIntakeStep({ getVisitId, getStream, getIceServers }) {
     }
     assistant?.close();
     assistant = null;
+    onVoice(false, { finished });
     prompt.textContent = `Answering by voice is not available now (${detail}). `
       + "Please type your answers instead.";
     typeInstead.hidden = false;
@@ -146,11 +151,17 @@ export function mountIntakeStep({ getVisitId, getStream, getIceServers }) {
       iceServers: getIceServers(),
       audio,
       mode: "intake",
+      offerFields: voicePreferences, // the remembered speaking rate and volume
     });
     assistant
       .on("intake_turn", onTurn)
       .on("problem", onProblem)
       .open();
+    onVoice(true);
+  }
+
+  function canStartVoice() {
+    return active && !finished && !voiceButton.hidden && !assistant;
   }
 
   voiceButton.addEventListener("click", openVoice);
@@ -181,5 +192,5 @@ export function mountIntakeStep({ getVisitId, getStream, getIceServers }) {
     section.hidden = true;
   }
 
-  return { show, hide };
+  return { show, hide, startVoice: openVoice, canStartVoice };
 }

@@ -2,6 +2,7 @@
 // live across steps: invite -> name -> device check -> waiting room -> call -> ended.
 
 import { announce, formatDateTime, initDisplaySettings, showView } from "./a11y.js";
+import { loadActions, perform, setPage as setActionsPage, wakePhrase } from "./actions.js";
 import { ApiError, api, fetchIceServers } from "./api.js";
 import { CallSession, stopStream } from "./call.js";
 import { RemoteTiles, confirmWith, mountChat, mountMediaControls } from "./call-ui.js";
@@ -9,7 +10,10 @@ import { mountCaptions } from "./captions.js";
 import { ConsentQuestion, loadConsent, mountConsentChange, saveConsent } from "./consent.js";
 import { LevelMeter, NO_CAMERA_NOTE, openLocalMedia } from "./devices.js";
 import { mountIntakeStep } from "./intake-step.js";
+import { registerPatientActions } from "./patient-actions.js";
+import { refreshSession } from "./session-timeout.js";
 import { CLOSE_MESSAGES, SignalingClient } from "./signaling.js";
+import { VoiceGuide, rememberVoiceGuidance, voiceGuidanceWanted } from "./voice-guide.js";
 
 const $ = (id) => document.getElementById(id);
 const INVITE_KEY = "telehealth.invite";
@@ -28,6 +32,70 @@ let intake = null; // the waiting room's "Before your visit" step
 let iceServers = [];
 let finished = false;
 let reconnecting = false; // a dropped connection is being resumed
+let page = "join"; // where the patient is, as the action registry names it
+let guide = null; // voice guidance (voice-guide.js), while it is on
+let guideStream = null; // its own microphone track: muting the call does not silence it
+let invitedVisit = null; // the visit the invite opens, before the name is given
+
+const WAITING_HINT = "To answer a few questions about why you came, say 'start symptom " +
+  "check'. To hear every command, say 'what can I say'.";
+
+// --- where the patient is, for the action registry and voice guidance ------------------------
+
+function moveTo(name, { say } = {}) {
+  page = name;
+  setActionsPage(name);
+  guide?.setPage(name, { say });
+}
+
+// --- voice guidance ----------------------------------------------------------------------------
+
+async function startVoiceGuide() {
+  const visitId = visit?.visit_id || invitedVisit?.visit_id;
+  if (guide || !visitId || !voiceGuidanceWanted()) return;
+  try {
+    guideStream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch {
+    return; // no microphone (or not allowed): the page works by keyboard and screen reader
+  }
+  guide = new VoiceGuide({
+    visitId,
+    invite: visit ? null : invite,
+    stream: guideStream,
+    iceServers,
+    audio: $("guide-audio"),
+  });
+  guide.start(page);
+  if (page === "join") checkInByVoice();
+}
+
+function stopVoiceGuide() {
+  guide?.close();
+  guide = null;
+  stopStream(guideStream);
+  guideStream = null;
+}
+
+// The check-in form by voice: the consent question, then the name, read back to confirm.
+async function checkInByVoice() {
+  const who = invitedVisit?.clinician_name ? ` with ${invitedVisit.clinician_name}` : "";
+  try {
+    const saveCaptions = await guide.ask("consent", "yes_no",
+      `Welcome to your video visit${who}. You can do every step by voice or with the ` +
+      "keyboard. First, may we save the captions of this visit as a written record for " +
+      "your clinician? You can see captions live either way. Please say yes or no.");
+    consent.choose(saveCaptions);
+    for (;;) {
+      const name = await guide.ask("name", "name",
+        "Thank you. Now please say your name, so the clinician knows who is waiting.");
+      $("display-name").value = name;
+      if (await guide.ask("name-check", "yes_no", `I heard ${name}. Is that right?`)) break;
+    }
+    await perform("check_in", "voice");
+  } catch {
+    /* the question was withdrawn: the patient went on another way */
+  }
+}
 
 // --- the invite link -----------------------------------------------------------------------
 
@@ -68,6 +136,7 @@ function linkProblem(text) {
 
 // The first question of the form gets focus, so nobody types a name past it unread.
 function askForName() {
+  moveTo("join");
   showView("name", { focus: false });
   if (consent.answer === null) consent.focus();
   else $("display-name").focus();
@@ -81,6 +150,7 @@ async function submitName(event) {
   const error = $("name-error");
   if (!name) {
     error.textContent = "Enter your name.";
+    guide?.say(error.textContent);
     input.setAttribute("aria-invalid", "true");
     input.focus();
     return;
@@ -100,9 +170,12 @@ async function submitName(event) {
       error.textContent = failure.message;
       input.focus();
     }
+    guide?.say(failure.message);
     return;
   }
   forgetInvite();
+  refreshSession(); // the timeout warning starts counting for this new session
+  guide?.signedIn();
   describeVisit();
   if (!(await saveConsent(consent.answer))) {
     announce("Your answer about saving captions could not be stored, so they are not saved. " +
@@ -131,6 +204,7 @@ async function openDevices() {
     return;
   }
   meter.start(localStream);
+  guide?.say("To join the waiting room, say 'check in'.");
   $("device-note").textContent = media.audioOnly
     ? NO_CAMERA_NOTE
     : "Your camera and microphone are working.";
@@ -144,6 +218,7 @@ async function openDevices() {
 }
 
 function startDeviceCheck() {
+  moveTo("device_check");
   showView("check");
   openDevices();
 }
@@ -178,6 +253,11 @@ function enterCall(peers) {
   $("local-video").srcObject = localStream;
   captions.speech.start({ visitId: visit.visit_id, stream: localStream, iceServers });
   if (!$("main").querySelector('[data-view="call"]').hidden) return;
+  const wake = wakePhrase();
+  moveTo("call", {
+    say: `To give a command during the call, start with '${wake}', for example ` +
+      `'${wake}, mute'.`,
+  });
   showView("call");
   announce("You are in the visit. Connecting video…");
 }
@@ -197,6 +277,7 @@ function onWelcome(welcome) {
   }
   meter.stop();
   if ($("main").querySelector('[data-view="waiting"]').hidden) showView("waiting");
+  if (page !== "waiting" && page !== "intake") moveTo("waiting", { say: WAITING_HINT });
   intake.show();
 }
 
@@ -215,6 +296,7 @@ function finish(text) {
   signaling?.close();
   $("reconnect-actions").hidden = true;
   $("ended-text").textContent = text;
+  moveTo("ended");
   showView("ended");
   announce(`The visit has ended. ${text}`);
 }
@@ -302,19 +384,51 @@ async function joinWaitingRoom() {
   signaling.connect();
 }
 
-async function leave() {
-  if (!(await confirmWith($("leave-dialog")))) return;
+async function leave({ confirmed = false } = {}) {
+  if (!confirmed && !(await confirmWith($("leave-dialog")))) return;
   if (!signaling || !signaling.leave()) finish("You left the visit.");
+}
+
+function canCheckIn() {
+  if (page === "join") return !$("main").querySelector('[data-view="name"]').hidden;
+  return page === "device_check" && !$("join-waiting-room").disabled;
+}
+
+function checkIn() {
+  if (page === "join") $("name-form").requestSubmit();
+  else joinWaitingRoom();
 }
 
 // --- start -----------------------------------------------------------------------------------
 
+function mountVoiceGuidanceSetting() {
+  const box = $("voice-guidance");
+  box.checked = voiceGuidanceWanted();
+  box.addEventListener("change", () => {
+    rememberVoiceGuidance(box.checked);
+    if (box.checked) startVoiceGuide();
+    else stopVoiceGuide();
+    announce(box.checked ? "Voice guidance is on." : "Voice guidance is off.");
+  });
+}
+
 async function start() {
   initDisplaySettings();
+  mountVoiceGuidanceSetting();
+  try {
+    await loadActions({ page });
+  } catch {
+    /* no registry: buttons still work; shortcuts and voice commands wait for a reload */
+  }
   meter = new LevelMeter($("level"), {
     onSound: () => announce("We can hear your microphone."),
   });
-  mountMediaControls({ muteButton: $("mute"), cameraButton: $("camera"), getCall: () => call });
+  mountMediaControls({
+    muteButton: $("mute"),
+    cameraButton: $("camera"),
+    getCall: () => call,
+    shortcuts: false,
+  });
   $("name-form").addEventListener("submit", submitName);
   consent = new ConsentQuestion();
   mountConsentChange();
@@ -322,6 +436,26 @@ async function start() {
     getVisitId: () => visit.visit_id,
     getStream: () => localStream,
     getIceServers: () => iceServers,
+    onVoice: (active, { finished: answered } = {}) => {
+      if (page !== "waiting" && page !== "intake") return;
+      if (active) moveTo("intake");
+      else moveTo("waiting", { say: answered ? "Thank you, your answers were sent." : "" });
+    },
+  });
+  registerPatientActions({
+    page: () => page,
+    guide: () => guide,
+    checkIn,
+    canCheckIn,
+    startSymptomCheck: () => intake.startVoice(),
+    canStartSymptomCheck: () => page === "waiting" && intake.canStartVoice(),
+    muteButton: $("mute"),
+    cameraButton: $("camera"),
+    captionShow: $("caption-show"),
+    captionLog: $("caption-log"),
+    helpPanel: $("commands-help"),
+    helpBody: $("commands-help-body"),
+    endCall: leave,
   });
   $("try-again").addEventListener("click", openDevices);
   $("join-without-devices").addEventListener("click", joinWaitingRoom);
@@ -331,7 +465,7 @@ async function start() {
     signaling?.connect();
   });
   for (const button of document.querySelectorAll("[data-leave]")) {
-    button.addEventListener("click", leave);
+    button.addEventListener("click", () => leave());
   }
 
   // A link pasted into the address bar of this open page changes only the fragment.
@@ -343,6 +477,12 @@ async function start() {
   invite = takeInviteFromAddress();
   if (invite) {
     askForName();
+    try {
+      invitedVisit = await api("/api/patient/invite", { method: "POST", body: { invite } });
+    } catch {
+      return; // the form says what is wrong with the link when it is sent
+    }
+    startVoiceGuide();
     return;
   }
   // No link in the address: maybe a reload of a visit this browser already opened.
@@ -359,6 +499,7 @@ async function start() {
     return;
   }
   startDeviceCheck();
+  startVoiceGuide();
 }
 
 start();

@@ -46,3 +46,20 @@ def answers_by_link_id(response: dict[str, Any]) -> dict[str, Any]:
 def without_identity(response: dict[str, Any]) -> dict[str, Any]:
     """A response minus what differs between two stored responses: id and time."""
     return {k: v for k, v in response.items() if k not in ("id", "authored")}
+
+
+# What the patient says to each question (the same answers FORM_ANSWERS types), and the
+# words the assistant's read-back must contain for the patient to confirm it. Phrasings
+# are ones Whisper tiny.en hears right from espeak-ng's voice.
+SPOKEN: dict[str, tuple[str, list[str]]] = {
+    "reason": ("My throat is sore.", []),
+    "onset": ("For three days.", ["3 days"]),
+    "severity": ("I would say seven.", ["7 out of 10"]),
+    "symptoms": ("I have a fever and a cough.", ["fever", "cough"]),
+    "age": ("I am thirty four years old.", ["34"]),
+    "sex-at-birth": ("Female.", ["female"]),
+    "pregnant": ("No.", []),
+    "conditions": ("I've got asthma.", ["asthma"]),
+    "medications": ("I take ibuprofen and metformin.", ["ibuprofen", "metformin"]),
+    "allergies": ("I don't know.", []),
+}

@@ -1,0 +1,109 @@
+"""Who may connect to which assistant: voice guidance on an invite before the session, the
+invite preview, and every refusal with its status. Real server, real Whisper, real aiortc."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import pytest_asyncio
+from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc.contrib.media import MediaPlayer
+
+from telehealth.clinicians import create_clinician
+from tests.conftest import make_settings
+from tests.telehealth.live_server import free_port, live_server
+from tests.telehealth.test_websocket import PASSWORD, Clinic
+from voice.audio import write_wav
+
+pytestmark = pytest.mark.slow
+
+
+@pytest_asyncio.fixture
+async def clinic(tmp_path: Path) -> AsyncIterator[Clinic]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = make_settings(tmp_path, port=port, public_base_url=base, speech_engine="auto")
+    async with live_server(settings) as app:
+        await app.state.services.speech.engine()
+        async with app.state.services.database.session() as session:
+            await create_clinician(
+                session, email="ada@clinic.example", display_name="Dr Ada", password=PASSWORD
+            )
+        yield Clinic(app=app, base=base)
+
+
+async def offer_sdp(tmp_path: Path) -> tuple[RTCPeerConnection, str]:
+    silence = tmp_path / "silence.wav"
+    write_wav(silence, np.zeros(16000, np.int16).tobytes(), 16000)
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    player = MediaPlayer(str(silence))
+    assert player.audio is not None
+    pc.addTrack(player.audio)
+    pc.createDataChannel("assistant")
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc, pc.localDescription.sdp
+
+
+async def post_offer(
+    clinic: Clinic, visit_id: str, body: dict[str, Any], cookies: dict[str, str] | None = None
+) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=clinic.base, cookies=cookies or {}) as client:
+        return await client.post(f"/api/assistant/{visit_id}/offer", json=body, timeout=30)
+
+
+@pytest.mark.asyncio
+async def test_voice_guidance_connects_on_an_invite_and_refuses_the_rest(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    ada = await clinic.login("ada@clinic.example")
+    visit_id, invite = await clinic.new_visit(ada)
+    other_visit, other_invite = await clinic.new_visit(ada)
+    pc, sdp = await offer_sdp(tmp_path)
+    try:
+        commands = {"sdp": sdp, "mode": "commands", "page": "join", "invite": invite}
+        answered = await post_offer(clinic, visit_id, {**commands, "rate_wpm": 250})
+        assert answered.status_code == 200, answered.text
+        assert "a=candidate" in answered.json()["sdp"]
+        assert "set-cookie" not in answered.headers  # looked at, not redeemed
+
+        refusals = [
+            ({**commands, "invite": "x" * 40}, None, 401),  # no such invite
+            ({**commands, "invite": other_invite}, None, 403),  # another visit's invite
+            ({**commands, "mode": "captions"}, None, 401),  # captions need a session
+            ({**commands, "mode": "intake"}, None, 401),
+            ({**commands, "invite": None}, None, 401),
+            ({"sdp": sdp, "mode": "commands"}, {"th_clinician": ada}, 403),  # for patients
+            ({**commands, "rate_wpm": 2000}, None, 422),
+            ({**commands, "volume": 0.0}, None, 422),
+            ({**commands, "page": "elsewhere"}, None, 422),
+        ]
+        for body, cookies, expected in refusals:
+            response = await post_offer(clinic, visit_id, body, cookies)
+            assert response.status_code == expected, (body, response.text)
+            assert response.json()["detail"]
+    finally:
+        await pc.close()
+    assert other_visit != visit_id
+
+
+@pytest.mark.asyncio
+async def test_the_invite_preview_names_the_visit_without_opening_it(clinic: Clinic) -> None:
+    ada = await clinic.login("ada@clinic.example")
+    visit_id, invite = await clinic.new_visit(ada)
+    async with httpx.AsyncClient(base_url=clinic.base) as client:
+        preview = await client.post("/api/patient/invite", json={"invite": invite})
+        assert preview.status_code == 200, preview.text
+        assert preview.json()["visit_id"] == visit_id
+        assert preview.json()["clinician_name"] == "Dr Ada"
+        assert "set-cookie" not in preview.headers
+        assert (await client.get("/api/patient/visit")).status_code == 401
+        unknown = await client.post("/api/patient/invite", json={"invite": "y" * 40})
+        assert unknown.status_code == 403
+        assert "not valid" in unknown.json()["detail"]
+        short = await client.post("/api/patient/invite", json={"invite": "short"})
+        assert short.status_code == 422

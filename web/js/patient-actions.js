@@ -1,0 +1,85 @@
+// The patient page's handlers for the action registry: one per action, whether it comes
+// from a button, a shortcut (actions.js) or the voice assistant (voice-guide.js).
+//
+//   registerPatientActions({ page hooks... });
+
+import { announce } from "./a11y.js";
+import { bindButtons, bindShortcuts, registerAction, renderHelp, whereText } from "./actions.js";
+import { ASSISTANT_ACTIONS } from "./voice-guide.js";
+
+const RECENT_CAPTIONS = 3;
+
+function captionLines(log) {
+  return [...log.querySelectorAll(".caption")].map((item) => item.textContent.trim());
+}
+
+/**
+ * `hooks`: {guide() -> VoiceGuide|null, checkIn(), canCheckIn(), startSymptomCheck(),
+ * canStartSymptomCheck(), muteButton, cameraButton, captionShow (checkbox), captionLog,
+ * helpPanel (<details>), helpBody, endCall({confirmed}), page()}.
+ */
+export function registerPatientActions(hooks) {
+  const say = (text) => announce(text); // spoken too while voice guidance is on
+  const pressed = (button) => button.getAttribute("aria-pressed") === "true";
+  const usable = (button) => !button.disabled && !button.closest("[hidden]");
+  const inCall = () => hooks.page() === "call";
+
+  registerAction("mute", () => hooks.muteButton.click(), {
+    enabled: () => usable(hooks.muteButton) && !pressed(hooks.muteButton),
+  });
+  registerAction("unmute", () => hooks.muteButton.click(), {
+    enabled: () => usable(hooks.muteButton) && pressed(hooks.muteButton),
+  });
+  registerAction("camera_off", () => hooks.cameraButton.click(), {
+    enabled: () => usable(hooks.cameraButton) && !pressed(hooks.cameraButton),
+  });
+  registerAction("camera_on", () => hooks.cameraButton.click(), {
+    enabled: () => usable(hooks.cameraButton) && pressed(hooks.cameraButton),
+  });
+  const setCaptions = (on) => () => {
+    hooks.captionShow.checked = on;
+    hooks.captionShow.dispatchEvent(new Event("change"));
+  };
+  registerAction("captions_on", setCaptions(true), {
+    enabled: () => inCall() && !hooks.captionShow.checked,
+  });
+  registerAction("captions_off", setCaptions(false), {
+    enabled: () => inCall() && hooks.captionShow.checked,
+  });
+  registerAction("read_captions", () => {
+    const lines = captionLines(hooks.captionLog).slice(-RECENT_CAPTIONS);
+    say(lines.length ? lines.join(" ") : "There are no captions yet.");
+  }, { enabled: inCall });
+  registerAction("read_last_caption", () => {
+    const last = captionLines(hooks.captionLog).at(-1);
+    say(last || "There are no captions yet.");
+  }, { enabled: inCall });
+  registerAction("check_in", () => hooks.checkIn(), { enabled: () => hooks.canCheckIn() });
+  registerAction("start_symptom_check", () => hooks.startSymptomCheck(), {
+    enabled: () => hooks.canStartSymptomCheck(),
+  });
+  registerAction("end_call", ({ source }) => hooks.endCall({ confirmed: source === "voice" }), {
+    enabled: inCall,
+  });
+
+  // The assistant's own actions: by voice it has already answered; by key it is asked to.
+  for (const id of ASSISTANT_ACTIONS) {
+    registerAction(id, ({ source }) => {
+      if (id === "help") hooks.helpPanel.open = true; // rendered on "toggle"
+      if (source === "voice") return;
+      const guide = hooks.guide();
+      if (guide?.ready) guide.performByKey(id);
+      else if (id === "help") hooks.helpPanel.querySelector("summary").focus();
+      else if (id === "where_am_i") say(whereText(hooks.page()));
+    });
+  }
+  // Yes and no answer the assistant's questions; by key there is nothing to answer.
+  registerAction("yes", () => {}, { enabled: () => false });
+  registerAction("no", () => {}, { enabled: () => false });
+
+  hooks.helpPanel.addEventListener("toggle", () => {
+    if (hooks.helpPanel.open) renderHelp(hooks.helpBody, hooks.page());
+  });
+  bindShortcuts(document);
+  bindButtons(document);
+}
