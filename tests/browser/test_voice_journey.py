@@ -245,7 +245,16 @@ def test_a_patient_completes_the_visit_by_voice_alone(
     # The device check, then the waiting room.
     patient.answer("say 'check in'", "Check in.")
     expect(page.get_by_role("heading", name="Waiting room")).to_be_visible(timeout=TIMEOUT_MS)
-    patient.answer("start symptom check", "Start symptom check.")
+    # Help by voice: spoken, and the same commands shown in the page's help table.
+    patient.answer("start symptom check", "What can I say?")
+    patient.hear("you can say")
+    help_table = page.get_by_role("table", name="Commands on this page")
+    expect(help_table).to_be_visible(timeout=TIMEOUT_MS)
+    expect(help_table).to_contain_text("Start the symptom questions")
+    assert_accessible(page, "join: waiting room with the commands help open")
+    patient.say("Start symptom check.")
+    expect(page.locator("#intake-voice")).to_be_visible(timeout=TIMEOUT_MS)
+    assert_accessible(page, "join: symptom questions by voice")
     answer_intake(patient)
     expect(page.locator("#intake-done")).to_be_visible(timeout=TIMEOUT_MS)
     assert_accessible(page, "join: waiting room after the voice intake")
