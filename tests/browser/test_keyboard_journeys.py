@@ -256,6 +256,7 @@ def test_patient_journey_by_keyboard(browser: Browser, server: Server) -> None:
             clinician.send({"type": "admit", "peer_id": waiting[0]["peer_id"]})
             expect_focus(page, page.get_by_role("heading", name="In your visit"))
             _mute_and_unmute(page, clinician)
+            _registry_shortcuts_in_the_call(page)
             _leave(page)
             left = clinician.wait_for("peer_left")
             assert (left["peer"]["name"], left["reason"]) == ("Kim Keys", "left")
@@ -379,6 +380,31 @@ def _mute_and_unmute(page: Page, clinician: VisitSocket) -> None:
     expect(mute).to_have_attribute("aria-pressed", "false")
     expect(status).to_have_text("Your microphone is on.")
     clinician.wait_for("media_state", lambda m: m["audio"] is True, since=since)
+
+
+def _registry_shortcuts_in_the_call(page: Page) -> None:
+    """The action registry's shortcuts: help, where am I, captions, end the call."""
+    status = page.get_by_role("status")
+    press(page, "Alt+H")
+    expect_focus(page, page.locator("#commands-help summary"))
+    table = page.get_by_role("table", name="Commands on this page")
+    expect(table.get_by_role("row", name="End the call")).to_contain_text("Alt+X")
+    expect(table).to_contain_text("“assistant, mute”")
+    assert_accessible(page, "join: in the call with the commands help open")
+    press(page, "Alt+W")
+    expect(status).to_have_text("You are in the video call.")
+    press(page, "Alt+C")
+    expect(status).to_have_text("Captions are hidden.")
+    expect(page.locator("#caption-show")).not_to_be_checked()
+    press(page, "Alt+C")
+    expect(status).to_have_text("Captions are shown.")
+    # Ending the call asks once, in the page's own dialog; Escape stays in the call.
+    press(page, "Alt+X")
+    dialog = page.get_by_role("dialog", name="Leave the visit?")
+    expect_focus(page, dialog.get_by_role("button", name="Stay"))
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("heading", name="In your visit")).to_be_visible()
 
 
 def _leave(page: Page) -> None:

@@ -4,7 +4,9 @@
 //   registerPatientActions({ page hooks... });
 
 import { announce } from "./a11y.js";
-import { bindButtons, bindShortcuts, registerAction, renderHelp, whereText } from "./actions.js";
+import {
+  bindButtons, bindShortcuts, registerAction, renderHelp, setConfirmer, whereText,
+} from "./actions.js";
 import { ASSISTANT_ACTIONS } from "./voice-guide.js";
 
 const RECENT_CAPTIONS = 3;
@@ -58,6 +60,9 @@ export function registerPatientActions(hooks) {
   registerAction("start_symptom_check", () => hooks.startSymptomCheck(), {
     enabled: () => hooks.canStartSymptomCheck(),
   });
+  // By voice the assistant has had its spoken yes; by key or click the page's own leave
+  // dialog asks (so the registry's generic confirmation is not asked as well).
+  setConfirmer(() => Promise.resolve(true));
   registerAction("end_call", ({ source }) => hooks.endCall({ confirmed: source === "voice" }), {
     enabled: inCall,
   });
@@ -67,9 +72,9 @@ export function registerPatientActions(hooks) {
     registerAction(id, ({ source }) => {
       if (id === "help") hooks.helpPanel.open = true; // rendered on "toggle"
       if (source === "voice") return;
+      if (id === "help") hooks.helpPanel.querySelector("summary").focus();
       const guide = hooks.guide();
       if (guide?.ready) guide.performByKey(id);
-      else if (id === "help") hooks.helpPanel.querySelector("summary").focus();
       else if (id === "where_am_i") say(whereText(hooks.page()));
     });
   }
