@@ -52,8 +52,10 @@ class VoiceIntake:
 
     async def __call__(self, event: PeerEvent) -> None:
         if isinstance(event, PeerClosed):
-            with contextlib.suppress(asyncio.QueueFull):
+            try:
                 self._replies.put_nowait(None)
+            except asyncio.QueueFull:  # no room for the end marker: end the worker now
+                await self.stop()
             return
         if not isinstance(event, Recognized):
             return

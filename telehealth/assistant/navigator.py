@@ -99,8 +99,10 @@ class VoiceNavigator:
 
     async def __call__(self, event: PeerEvent) -> None:
         if isinstance(event, PeerClosed):
-            with contextlib.suppress(asyncio.QueueFull):
+            try:
                 self._events.put_nowait(None)
+            except asyncio.QueueFull:  # no room for the end marker: end the worker now
+                await self.stop()
             return
         if not isinstance(event, ClientMessage | Recognized):
             return
