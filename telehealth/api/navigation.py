@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from telehealth.deps import SettingsDep
+from telehealth.deps import ServicesDep, SettingsDep
 from telehealth.navigation.actions import Page
 from telehealth.navigation.views import registry_view
 
@@ -32,6 +32,7 @@ class PageOut(BaseModel):
 
 class ActionRegistryOut(BaseModel):
     wake_phrase: str
+    voice: bool  # the server recognizes speech (voice commands can be offered)
     pages: dict[Page, PageOut]
     actions: list[ActionOut]
 
@@ -39,7 +40,9 @@ class ActionRegistryOut(BaseModel):
 @router.get("/actions")
 async def navigation_actions(
     settings: SettingsDep,
+    services: ServicesDep,
     page: Annotated[Page | None, Query(description="only the actions of this page")] = None,
 ) -> ActionRegistryOut:
     """Every action (or one page's) with phrases and shortcut, and each page's spoken help."""
-    return ActionRegistryOut.model_validate(registry_view(settings.wake_phrase, page))
+    view = registry_view(settings.wake_phrase, page)
+    return ActionRegistryOut.model_validate({**view, "voice": services.speech.enabled})

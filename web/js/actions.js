@@ -52,6 +52,11 @@ export function currentPageName() {
   return currentPage;
 }
 
+/** Whether the server recognizes speech, so voice commands can be offered. */
+export function voiceAvailable() {
+  return registry.voice !== false;
+}
+
 /** The words that start a voice command during a call ("assistant"). */
 export function wakePhrase() {
   return registry.wake_phrase;

@@ -2,7 +2,9 @@
 // live across steps: invite -> name -> device check -> waiting room -> call -> ended.
 
 import { announce, formatDateTime, initDisplaySettings, showView } from "./a11y.js";
-import { loadActions, perform, setPage as setActionsPage, wakePhrase } from "./actions.js";
+import {
+  loadActions, perform, setPage as setActionsPage, voiceAvailable, wakePhrase,
+} from "./actions.js";
 import { ApiError, api, fetchIceServers } from "./api.js";
 import { CallSession, stopStream } from "./call.js";
 import { RemoteTiles, confirmWith, mountChat, mountMediaControls } from "./call-ui.js";
@@ -52,7 +54,7 @@ function moveTo(name, { say } = {}) {
 
 async function startVoiceGuide() {
   const visitId = visit?.visit_id || invitedVisit?.visit_id;
-  if (guide || !visitId || !voiceGuidanceWanted()) return;
+  if (guide || !visitId || !voiceGuidanceWanted() || !voiceAvailable()) return;
   try {
     guideStream = await navigator.mediaDevices.getUserMedia({ audio: true });
   } catch {

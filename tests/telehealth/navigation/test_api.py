@@ -21,6 +21,7 @@ async def test_the_registry_with_the_configured_wake_phrase(tmp_path: Path) -> N
     assert everything.status_code == 200
     body = everything.json()
     assert body["wake_phrase"] == "computer"
+    assert body["voice"] is False  # speech is off: the page offers no voice commands
     assert [item["id"] for item in body["actions"]] == [action.id for action in ACTIONS]
     mute = body["actions"][0]
     assert mute == {
@@ -42,3 +43,11 @@ async def test_the_registry_with_the_configured_wake_phrase(tmp_path: Path) -> N
     assert {"end_call", "captions_on", "yes", "no"} <= ids
     assert "check_in" not in ids
     assert unknown.status_code == 422  # a page name is checked, not echoed into anything
+
+
+@pytest.mark.asyncio
+async def test_the_registry_says_when_voice_commands_are_available(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, speech_engine="auto")
+    async with running_app(settings) as app, client_for(app) as client:
+        body = (await client.get("/api/navigation/actions")).json()
+    assert body["voice"] is True
