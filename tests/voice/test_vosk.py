@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -164,3 +166,133 @@ async def test_only_converted_audio_at_the_model_rate_is_accepted(engine: VoskEn
         await recognizer.close()
     with pytest.raises(VoiceError, match="closed"):
         await recognizer.feed(Pcm16(b"\x00\x00" * 2560, 16000))
+
+
+async def _until_idle(engine: VoskEngine, count: int, within_s: float = 60.0) -> int:
+    """Wait for the background warm-up to leave `count` idle recognizers (or give up)."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    # The pool has no event to wait on: poll it.
+    while engine.idle_recognizers < count and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    return engine.idle_recognizers
+
+
+def _seed_kaldi_dither() -> None:
+    """Kaldi dithers every audio frame with C `rand()` (the model's mfcc.conf keeps the
+    default dither), which is why Vosk's output on espeak-ng's noiseless audio varies with
+    what the process decoded before. Seeding it makes two decodes comparable."""
+    ctypes.CDLL(ctypes.util.find_library("c")).srand(7)
+
+
+def _finals(events: list[tuple[float, object]]) -> list[Final]:
+    return [e for _, e in events if isinstance(e, Final)]
+
+
+@pytest.mark.asyncio
+async def test_a_closed_streams_recognizer_serves_the_next_stream_from_scratch(
+    speech_dir: Path,
+) -> None:
+    fresh_engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=0, pool_size=0)
+    engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=0, pool_size=1)
+    symptom = espeak("머리가 아프고 열이 나요", speech_dir / "pool_symptom.wav", voice="ko")
+    medicine = espeak("약을 먹고 있어요", speech_dir / "pool_medicine.wav", voice="ko")
+    chunks, ((start, end),) = speech_chunks([medicine], 16000)
+    try:
+        fresh = fresh_engine.stream()
+        _seed_kaldi_dither()
+        try:
+            expected = _finals(await run_stream(fresh, chunks))
+        finally:
+            await fresh.close()
+        assert fresh_engine.idle_recognizers == 0  # a pool of 0 keeps nothing
+
+        # The first stream stops in the middle of a sentence, without a flush.
+        first = engine.stream()
+        symptom_chunks, _ = speech_chunks([symptom], 16000)
+        for chunk in symptom_chunks[: len(symptom_chunks) // 2]:
+            await first.feed(chunk)
+        assert engine.idle_recognizers == 0
+        await first.close()
+        assert engine.idle_recognizers == 1
+
+        second = engine.stream()
+        _seed_kaldi_dither()
+        try:
+            events = await run_stream(second, chunks)
+            assert engine.idle_recognizers == 0  # the stream holds the pooled recognizer
+        finally:
+            await second.close()
+        assert engine.idle_recognizers == 1
+    finally:
+        await engine.close()
+        await fresh_engine.close()
+    assert engine.idle_recognizers == 0  # closing the engine frees the pool
+
+    # The same words at the same times as a new recognizer: nothing of the unfinished
+    # sentence comes through, and times count from this stream's start, not from the
+    # audio the recognizer decoded before.
+    # Confidences differ in the second decimal and a word boundary by up to one 30 ms
+    # frame now and then (measured): the search order follows the recognizer's graph cache.
+    (final,) = _finals(events)
+    (fresh_final,) = expected
+    assert [w.text for w in final.words] == [w.text for w in fresh_final.words]
+    for word, fresh_word in zip(final.words, fresh_final.words, strict=True):
+        assert abs(word.start_s - fresh_word.start_s) <= 0.031
+        assert abs(word.end_s - fresh_word.end_s) <= 0.031
+    assert final.text
+    assert start - 0.2 <= final.start_s < final.end_s <= end + 0.2
+
+
+@pytest.mark.asyncio
+async def test_the_pool_keeps_at_most_its_size(speech_dir: Path) -> None:
+    engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=0, pool_size=2)
+    clip = espeak("네 알겠습니다", speech_dir / "pool_bound.wav", voice="ko")
+    chunks, _ = speech_chunks([clip], 16000)
+    streams = [engine.stream() for _ in range(3)]
+    try:
+        results = await asyncio.gather(*(run_stream(s, chunks) for s in streams))
+        assert all(_finals(events) for events in results)
+    finally:
+        await asyncio.gather(*(s.close() for s in streams))
+    assert engine.idle_recognizers == 2
+    await engine.close()
+    assert engine.idle_recognizers == 0
+
+
+@pytest.mark.asyncio
+async def test_warm_up_fills_the_pool_and_silent_streams_take_nothing() -> None:
+    engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=2, pool_size=3)
+    try:
+        assert await _until_idle(engine, 2) == 2
+        silent = engine.stream()
+        try:
+            assert await silent.feed(Pcm16(b"\x00\x00" * 2560, 16000)) == []
+            assert await silent.flush() == []
+        finally:
+            await silent.close()
+        # A recognizer is taken only when speech starts; warm-up never overfills.
+        assert engine.idle_recognizers == 2
+    finally:
+        await engine.close()
+
+
+@pytest.mark.asyncio
+async def test_grammar_streams_never_use_pooled_recognizers(speech_dir: Path) -> None:
+    engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=1, pool_size=2)
+    clips = [espeak(p, speech_dir / f"pool_cmd{i}.wav", voice="ko") for i, p in enumerate(COMMANDS)]
+    chunks, _ = speech_chunks(clips, 16000)
+    try:
+        assert await _until_idle(engine, 1) == 1
+        commands = engine.stream(COMMANDS)
+        try:
+            events = [e for _, e in await run_stream(commands, chunks)]
+            assert engine.idle_recognizers == 1  # not taken
+        finally:
+            await commands.close()
+        assert engine.idle_recognizers == 1  # and the grammar recognizer is not added
+    finally:
+        await engine.close()
+    # Decoded with its own grammar, not with a dictation recognizer: only listed phrases.
+    finals = [e for e in events if isinstance(e, Final)]
+    assert len(finals) >= len(COMMANDS) - 2
+    assert all(e.text in COMMANDS for e in events if isinstance(e, Partial | Final))
