@@ -43,6 +43,9 @@ router = APIRouter()
 MAX_MESSAGE_BYTES = 64 * 1024
 HELLO_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 60.0
+# How often an open connection checks that its session still holds (expired, signed out,
+# or the visit closed): a call does not outlive the session it was opened with.
+SESSION_CHECK_S = 30.0
 
 
 class Close:
@@ -128,7 +131,13 @@ async def visit_socket(websocket: WebSocket, visit_id: str) -> None:
             raise Rejected(Close.BAD_MESSAGE, str(error)) from None
         except TimeoutError:
             raise Rejected(Close.TIMEOUT, "no hello in time") from None
-        code, reason = await _pump(services, websocket, visit_id, peer, hello.resume_token)
+        session_ended = asyncio.create_task(_session_ended(services, websocket, visit_id))
+        try:
+            code, reason = await _pump(
+                services, websocket, visit_id, peer, hello.resume_token, session_ended
+            )
+        finally:
+            session_ended.cancel()
     except Rejected as rejection:
         code, reason = rejection.code, rejection.reason
     except WebSocketDisconnect:
@@ -138,12 +147,25 @@ async def visit_socket(websocket: WebSocket, visit_id: str) -> None:
             await websocket.close(code=code, reason=reason[:120])
 
 
+async def _session_ended(services: Services, websocket: WebSocket, visit_id: str) -> Rejected:
+    """Wait until this connection's session no longer admits it to the visit."""
+    while True:
+        await asyncio.sleep(SESSION_CHECK_S)
+        try:
+            await participant_for(services.database, websocket.cookies, visit_id)
+        except NotAParticipant as refusal:
+            return Rejected(CLOSE_FOR_REFUSAL[refusal.kind], str(refusal))
+        except Exception:  # the database hiccuped: check again next time, keep the call
+            log.warning("could not check a session", extra={"visit_id": visit_id}, exc_info=True)
+
+
 async def _pump(
     services: Services,
     websocket: WebSocket,
     visit_id: str,
     peer: PeerInfo,
     resume_token: str | None,
+    session_ended: asyncio.Task[Rejected],
 ) -> tuple[int, str]:
     async def send(message: ServerMessage) -> None:
         await websocket.send_text(encode_server_message(message))
@@ -152,7 +174,9 @@ async def _pump(
         async with services.hub.connect(visit_id, peer, send, resume_token) as connection:
             closed = asyncio.create_task(connection.wait_closed())
             try:
-                return await _read_until_closed(services, websocket, connection, closed)
+                return await _read_until_closed(
+                    services, websocket, connection, closed, session_ended
+                )
             finally:
                 closed.cancel()
     except (RoomEnded, RoomFull) as error:
@@ -176,10 +200,17 @@ async def _read_until_closed(
     websocket: WebSocket,
     connection: Connection,
     closed: asyncio.Task[CloseReason | None],
+    session_ended: asyncio.Task[Rejected],
 ) -> tuple[int, str]:
     while True:
         receive = asyncio.create_task(_receive_text(websocket, IDLE_TIMEOUT_S))
-        done, _ = await asyncio.wait({receive, closed}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {receive, closed, session_ended}, return_when=asyncio.FIRST_COMPLETED
+        )
+        if session_ended in done:
+            receive.cancel()
+            ended = session_ended.result()
+            return ended.code, ended.reason
         if closed in done:
             receive.cancel()
             reason = closed.result() or "left"

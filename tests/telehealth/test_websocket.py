@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from telehealth.clinicians import create_clinician
+from telehealth.realtime import socket as socket_module
 from telehealth.storage.models import ChatMessage, Session, Visit, VisitStatus
 from tests.conftest import make_settings
 from tests.telehealth.live_server import free_port, live_server
@@ -245,3 +246,33 @@ async def test_every_rejection_has_its_close_code_and_spares_other_visits(clinic
     await _assert_alive(bystander)
     await bystander.close()
     assert other_visit != visit_id
+
+
+@pytest.mark.asyncio
+async def test_an_open_connection_ends_with_its_session(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(socket_module, "SESSION_CHECK_S", 0.2)
+    ada = await clinic.login("ada@clinic.example")
+    visit_id, invite = await clinic.new_visit(ada)
+    patient = await clinic.patient(invite)
+    async with (
+        clinic.socket(visit_id, {"th_clinician": ada}) as doctor,
+        clinic.socket(visit_id, {"th_patient": patient}) as waiting,
+    ):
+        await hello(doctor)
+        await hello(waiting)
+        # Signing out elsewhere ends the session: the open call closes with 4401.
+        async with httpx.AsyncClient(base_url=clinic.base, cookies={"th_clinician": ada}) as c:
+            assert (await c.post("/api/auth/logout")).status_code == 204
+        assert await close_code(doctor, within_s=5) == 4401
+        await _assert_alive(waiting)  # the patient's session still holds
+
+        # The patient's session expires while connected: closed the same way.
+        async with clinic.app.state.services.database.session() as session:
+            await session.execute(
+                update(Session)
+                .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+                .where(Session.visit_id == visit_id)
+            )
+        assert await close_code(waiting, within_s=5) == 4401
