@@ -90,16 +90,23 @@ def _open(
     return token
 
 
-async def resolve(
-    session: AsyncSession, token: str | None, kind: SessionKind, *, now: datetime | None = None
-) -> Principal | None:
+async def _live_row(
+    session: AsyncSession, token: str | None, kind: SessionKind, now: datetime
+) -> Session | None:
+    """The stored session of `token` if it is of `kind`, not revoked and not expired."""
     if not token:
         return None
     row = await session.get(Session, hash_token(token))
-    now = now or utcnow()
     if row is None or row.kind != kind.value or row.revoked_at is not None:
         return None
-    if row.expires_at <= now:
+    return row if row.expires_at > now else None
+
+
+async def resolve(
+    session: AsyncSession, token: str | None, kind: SessionKind, *, now: datetime | None = None
+) -> Principal | None:
+    row = await _live_row(session, token, kind, now or utcnow())
+    if row is None:
         return None
     return Principal(
         kind=kind,
@@ -131,13 +138,9 @@ async def extend_session(
     Never further than one ttl from now, so a session kept alive still ends soon after its
     user stops confirming they are there.
     """
-    if not token:
-        return None
-    row = await session.get(Session, hash_token(token))
     now = now or utcnow()
-    if row is None or row.kind != kind.value or row.revoked_at is not None:
-        return None
-    if row.expires_at <= now:
+    row = await _live_row(session, token, kind, now)
+    if row is None:
         return None
     row.expires_at = now + ttl
     actor: audit.ActorType = "clinician" if kind == SessionKind.clinician else "patient"
