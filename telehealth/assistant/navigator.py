@@ -17,14 +17,13 @@ To the page: `command {action, outcome, heard, said}`, `answer {id, value, heard
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from telehealth.assistant.behaviour import QueuedBehaviour, heard_text
 from telehealth.navigation import (
     PAGES,
     CommandMatch,
@@ -36,9 +35,7 @@ from telehealth.navigation import (
 from telehealth.navigation.answers import spoken_name, yes_or_no
 from telehealth.navigation.preferences import PREFERENCE_ACTIONS
 from voice.errors import VoiceError
-from voice.peer import AssistantPeer
-from voice.peer_events import ClientMessage, PeerClosed, PeerEvent, Recognized
-from voice.recognition import Final, NotUnderstood
+from voice.peer_events import ClientMessage, PeerEvent
 
 log = logging.getLogger("telehealth.navigation.voice")
 
@@ -60,12 +57,13 @@ SPOKEN_ACTIONS = frozenset(
 class Question:
     id: str
     expects: Expects
-    prompt: str
 
 
-class VoiceNavigator:
-    """The event consumer of a commands-mode assistant peer. Events are handled in order by
-    a task of its own, so speaking never holds up the peer's event dispatch."""
+class VoiceNavigator(QueuedBehaviour[ClientMessage | str]):
+    """The event consumer of a commands-mode assistant peer: the page's messages and the
+    person's utterances, in order."""
+
+    name = "voice-navigator"
 
     def __init__(
         self,
@@ -75,14 +73,11 @@ class VoiceNavigator:
         preferences: VoicePreferences | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(bound=QUEUE_BOUND, preferences=preferences)
         self.matcher = CommandMatcher(page, wake_phrase=wake_phrase)
-        self.preferences = preferences or VoicePreferences()
         self.question: Question | None = None
         self.last_said = ""
-        self.peer: AssistantPeer | None = None
         self._clock = clock
-        self._events: asyncio.Queue[PeerEvent | None] = asyncio.Queue(QUEUE_BOUND)
-        self._worker: asyncio.Task[None] | None = None
 
     def phrases(self) -> list[str] | None:
         """What the recognizer listens for now: dictation for a name or free text, else the
@@ -92,43 +87,18 @@ class VoiceNavigator:
             return None
         return self.matcher.phrases(answering=question is not None)
 
-    def attach(self, peer: AssistantPeer) -> None:
-        self.peer = peer
-        self._worker = asyncio.create_task(self._run(), name="voice-navigator")
-        self._worker.add_done_callback(_log_unexpected_end)
+    def accept(self, event: PeerEvent) -> ClientMessage | str | None:
+        return event if isinstance(event, ClientMessage) else heard_text(event)
 
-    async def __call__(self, event: PeerEvent) -> None:
-        if isinstance(event, PeerClosed):
-            try:
-                self._events.put_nowait(None)
-            except asyncio.QueueFull:  # no room for the end marker: end the worker now
-                await self.stop()
-            return
-        if not isinstance(event, ClientMessage | Recognized):
-            return
+    async def handle(self, item: ClientMessage | str) -> None:
         try:
-            self._events.put_nowait(event)
-        except asyncio.QueueFull:
-            log.warning("voice navigation events dropped: the navigator is behind")
-
-    async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-
-    # -- the loop --------------------------------------------------------------------------
-
-    async def _run(self) -> None:
-        while (event := await self._events.get()) is not None:
-            try:
-                if isinstance(event, ClientMessage):
-                    await self._on_message(event)
-                elif isinstance(event, Recognized):
-                    await self._on_recognized(event)
-            except VoiceError as error:  # speech failed for one event; the next may work
-                log.warning("voice navigation could not speak: %s", type(error).__name__)
-            self._update_phrases()
+            if isinstance(item, ClientMessage):
+                await self._on_message(item)
+            else:
+                await self._on_heard(item)
+        except VoiceError as error:  # speech failed for one event; the next may work
+            log.warning("voice navigation could not speak: %s", type(error).__name__)
+        self._update_phrases()
 
     def _update_phrases(self) -> None:
         peer = self.peer
@@ -141,18 +111,10 @@ class VoiceNavigator:
             self.peer.send_message(payload)
 
     async def say(self, text: str, *, interrupt: bool = True, remember: bool = True) -> None:
-        """Speak `text` in this person's voice preferences."""
-        peer = self.peer
-        if peer is None or peer.closed or not text.strip():
-            return
-        if remember:
+        """Speak `text`; `remember` it for "repeat"."""
+        if remember and text.strip():
             self.last_said = text
-        await peer.say(
-            text,
-            rate_wpm=self.preferences.rate_wpm,
-            volume=self.preferences.volume,
-            interrupt=interrupt,
-        )
+        await super().say(text, interrupt=interrupt)
 
     # -- from the page ---------------------------------------------------------------------
 
@@ -175,7 +137,7 @@ class VoiceNavigator:
             if not isinstance(question_id, str) or expects not in EXPECTS or not prompt:
                 log.warning("voice navigation: the page sent a malformed question")
                 return
-            self.question = Question(question_id[:64], expects, prompt)
+            self.question = Question(question_id[:64], expects)
             await self.say(prompt)
         elif message.type == "perform":
             action = payload.get("action")
@@ -184,16 +146,7 @@ class VoiceNavigator:
 
     # -- from the microphone ---------------------------------------------------------------
 
-    async def _on_recognized(self, event: Recognized) -> None:
-        recognized = event.event
-        if isinstance(recognized, Final):
-            text = recognized.text
-        elif isinstance(recognized, NotUnderstood):
-            text = recognized.heard
-        else:
-            return
-        if not text.strip():
-            return
+    async def _on_heard(self, text: str) -> None:
         question = self.question
         if question is not None and self.matcher.listening and await self._answer(question, text):
             return
@@ -261,8 +214,3 @@ class VoiceNavigator:
 
 def _text(value: object) -> str:
     return value.strip()[:MAX_SAY_CHARS] if isinstance(value, str) else ""
-
-
-def _log_unexpected_end(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("voice navigation stopped on an error", exc_info=task.exception())

@@ -60,7 +60,7 @@ class Harness:
         # The navigator works through its queue in a task of its own.
         for _ in range(50):
             await asyncio.sleep(0)
-            if self.navigator._events.empty():
+            if self.navigator._items.empty():
                 break
         await asyncio.sleep(0.01)
 
