@@ -15,7 +15,7 @@ from telehealth.assistant.sessions import AssistantKey, EventConsumer, TooManyAs
 from telehealth.deps import ServicesDep
 from telehealth.intake_service.sessions import IntakeSessions
 from telehealth.navigation import Page, VoicePreferences
-from telehealth.navigation.preferences import DEFAULT_RATE_WPM, DEFAULT_VOLUME
+from telehealth.navigation.preferences import DEFAULT_VOLUME
 from telehealth.realtime.participants import (
     NotAParticipant,
     NotSignedIn,
@@ -44,8 +44,9 @@ class AssistantOffer(BaseModel):
     # the invite that brought them; it is looked at, not redeemed.
     page: Page = "join"
     invite: str | None = Field(default=None, min_length=16, max_length=128)
-    # How the assistant speaks to this person ("faster", "louder": remembered by the page).
-    rate_wpm: int = Field(default=DEFAULT_RATE_WPM, ge=MIN_RATE_WPM, le=MAX_RATE_WPM)
+    # How the assistant speaks to this person ("faster", "louder": remembered by the page);
+    # without a rate, the server's configured one.
+    rate_wpm: int | None = Field(default=None, ge=MIN_RATE_WPM, le=MAX_RATE_WPM)
     volume: float = Field(default=DEFAULT_VOLUME, ge=0.2, le=1.0)
 
 
@@ -86,7 +87,8 @@ async def offer(
         engine = await services.speech.engine(body.language)
     except VoiceError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from None
-    preferences = VoicePreferences(body.rate_wpm, body.volume)
+    rate_wpm = body.rate_wpm or services.settings.tts_rate_wpm
+    preferences = VoicePreferences(rate_wpm, body.volume)
     behaviour: VoiceIntake | VoiceNavigator | None = None
     consumer: EventConsumer
     phrases: list[str] | None = None
