@@ -6,20 +6,18 @@ each visit is played from Python over the real websocket (tests/browser/visit_so
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from telehealth.storage import Database
-from telehealth.transcripts import store_final_segment
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Server
 from tests.browser.keyboard import expect_focus, press, tab_to
+from tests.browser.test_review_page import CaptionLine, run_beside_playwright, store_caption_lines
 from tests.browser.visit_socket import VisitSocket, clinician_socket, patient_socket
 from tests.telehealth.intake_app.sample import answers_by_link_id
 
@@ -36,7 +34,7 @@ def _store_captions(server: Server, visit_id: str) -> None:
     """Store two final captions of the call, as the speech pipeline does with consent."""
     assert server.data_dir is not None
     database_url = f"sqlite+aiosqlite:///{server.data_dir / 'telehealth.db'}"
-    lines = [
+    lines: list[CaptionLine] = [
         ("clinician", "Dr Robin Lee", 1.0, "what brings you in today", [0.9] * 5),
         ("patient", PATIENT, 4.0, HEARD, [0.95, 0.2, 0.9, 0.9, 0.9, 0.9]),
     ]
@@ -44,33 +42,11 @@ def _store_captions(server: Server, visit_id: str) -> None:
     async def store() -> None:
         database = Database(database_url)
         try:
-            for role, name, start, text, confidences in lines:
-                words = [
-                    {"text": w, "start_s": start, "end_s": start + 0.3, "confidence": c}
-                    for w, c in zip(text.split(), confidences, strict=True)
-                ]
-                stored = await store_final_segment(
-                    database,
-                    visit_id,
-                    speaker_role=role,
-                    speaker_name=name,
-                    speaker_peer_id=role,
-                    start_s=start,
-                    end_s=start + 2,
-                    text=text,
-                    words=words,
-                    confidence=0.8,
-                    engine="whisper",
-                    model="whisper-tiny.en",
-                    language="en",
-                )
-                assert stored is not None, "the patient's consent was not stored"
+            await store_caption_lines(database, visit_id, lines)
         finally:
             await database.close()
 
-    # Playwright's sync API runs an event loop on this thread; store from another one.
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        worker.submit(asyncio.run, store()).result(timeout=60)
+    run_beside_playwright(store())
 
 
 def _sign_in_from_home(page: Page, server: Server) -> None:

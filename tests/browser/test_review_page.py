@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -29,35 +30,51 @@ class ReviewServer:
     visit_id: str
 
 
+# (speaker role, name, start s, text, confidence of each word)
+CaptionLine = tuple[str, str, float, str, list[float]]
+
+
+async def store_caption_lines(database: Database, visit_id: str, lines: list[CaptionLine]) -> None:
+    """Store final captions as the speech pipeline does (only with the patient's consent)."""
+    for role, name, start, text, confidences in lines:
+        words = [
+            {"text": w, "start_s": start, "end_s": start + 0.3, "confidence": c}
+            for w, c in zip(text.split(), confidences, strict=True)
+        ]
+        stored = await store_final_segment(
+            database,
+            visit_id,
+            speaker_role=role,
+            speaker_name=name,
+            speaker_peer_id=role,
+            start_s=start,
+            end_s=start + 2,
+            text=text,
+            words=words,
+            confidence=0.8,
+            engine="whisper",
+            model="whisper-tiny.en",
+            language="en",
+        )
+        assert stored is not None, "the patient's consent was not stored"
+
+
+def run_beside_playwright(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` to its end. Playwright's sync API runs an event loop on this thread, so
+    it runs on another one."""
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(asyncio.run, work).result(timeout=60)
+
+
 def _store(database_url: str, visit_id: str) -> None:
     async def store() -> None:
         database = Database(database_url)
         try:
-            lines = [
+            lines: list[CaptionLine] = [
                 ("clinician", "Dr Robin Lee", 1.0, "what brings you in today", [0.9] * 5),
                 ("patient", "Jo", 4.0, "my hed hurts since tuesday", [0.95, 0.2, 0.9, 0.9, 0.9]),
             ]
-            for role, name, start, text, confidences in lines:
-                words = [
-                    {"text": w, "start_s": start, "end_s": start + 0.3, "confidence": c}
-                    for w, c in zip(text.split(), confidences, strict=True)
-                ]
-                stored = await store_final_segment(
-                    database,
-                    visit_id,
-                    speaker_role=role,
-                    speaker_name=name,
-                    speaker_peer_id=role,
-                    start_s=start,
-                    end_s=start + 2,
-                    text=text,
-                    words=words,
-                    confidence=0.8,
-                    engine="whisper",
-                    model="whisper-tiny.en",
-                    language="en",
-                )
-                assert stored is not None
+            await store_caption_lines(database, visit_id, lines)
             await store_chat_message(
                 database,
                 visit_id,
@@ -69,9 +86,7 @@ def _store(database_url: str, visit_id: str) -> None:
         finally:
             await database.close()
 
-    # Playwright's sync API runs an event loop on this thread; store from another one.
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        worker.submit(asyncio.run, store()).result(timeout=60)
+    run_beside_playwright(store())
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,7 @@ import pytest_asyncio
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.contrib.media import MediaPlayer
 
-from telehealth.clinicians import create_clinician
-from tests.conftest import make_settings
-from tests.telehealth.live_server import free_port, live_server
-from tests.telehealth.test_websocket import PASSWORD, Clinic
+from tests.telehealth.test_websocket import Clinic, speech_clinic
 from voice.audio import write_wav
 
 pytestmark = pytest.mark.slow
@@ -25,16 +22,8 @@ pytestmark = pytest.mark.slow
 
 @pytest_asyncio.fixture
 async def clinic(tmp_path: Path) -> AsyncIterator[Clinic]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = make_settings(tmp_path, port=port, public_base_url=base, speech_engine="auto")
-    async with live_server(settings) as app:
-        await app.state.services.speech.engine()
-        async with app.state.services.database.session() as session:
-            await create_clinician(
-                session, email="ada@clinic.example", display_name="Dr Ada", password=PASSWORD
-            )
-        yield Clinic(app=app, base=base)
+    async with speech_clinic(tmp_path) as clinic:
+        yield clinic
 
 
 async def offer_sdp(tmp_path: Path) -> tuple[RTCPeerConnection, str]:

@@ -17,11 +17,8 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 from sqlalchemy import select
 
-from telehealth.clinicians import create_clinician
 from telehealth.storage.models import TranscriptSegment
-from tests.conftest import make_settings
-from tests.telehealth.live_server import free_port, live_server
-from tests.telehealth.test_websocket import PASSWORD, Clinic, hello, next_message
+from tests.telehealth.test_websocket import Clinic, hello, next_message, speech_clinic
 
 pytestmark = pytest.mark.slow
 SENTENCE = "I have had a sore throat since Monday."
@@ -44,16 +41,8 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest_asyncio.fixture
 async def clinic(tmp_path: Path) -> AsyncIterator[Clinic]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = make_settings(tmp_path, port=port, public_base_url=base, speech_engine="auto")
-    async with live_server(settings) as app:
-        await app.state.services.speech.engine()  # load the model before the clock matters
-        async with app.state.services.database.session() as session:
-            await create_clinician(
-                session, email="ada@clinic.example", display_name="Dr Ada", password=PASSWORD
-            )
-        yield Clinic(app=app, base=base)
+    async with speech_clinic(tmp_path) as clinic:
+        yield clinic
 
 
 async def speak_to_assistant(

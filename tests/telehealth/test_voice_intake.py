@@ -19,16 +19,13 @@ import pytest_asyncio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from telehealth.clinicians import create_clinician
-from tests.conftest import make_settings
 from tests.telehealth.intake_app.sample import (
     FORM_ANSWERS,
     SPOKEN,
     answers_by_link_id,
     without_identity,
 )
-from tests.telehealth.live_server import free_port, live_server
-from tests.telehealth.test_websocket import PASSWORD, Clinic
+from tests.telehealth.test_websocket import Clinic, speech_clinic
 from voice.peer_speech import SpeechTrack, to_webrtc_audio
 
 pytestmark = pytest.mark.slow
@@ -36,19 +33,9 @@ pytestmark = pytest.mark.slow
 
 @pytest_asyncio.fixture
 async def clinic(tmp_path: Path) -> AsyncIterator[Clinic]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     # Fast speech, as many screen-reader users set it, keeps the dialogue short.
-    settings = make_settings(
-        tmp_path, port=port, public_base_url=base, speech_engine="auto", tts_rate_wpm=320
-    )
-    async with live_server(settings) as app:
-        await app.state.services.speech.engine()
-        async with app.state.services.database.session() as session:
-            await create_clinician(
-                session, email="ada@clinic.example", display_name="Dr Ada", password=PASSWORD
-            )
-        yield Clinic(app=app, base=base)
+    async with speech_clinic(tmp_path, tts_rate_wpm=320) as clinic:
+        yield clinic
 
 
 def synthesize(text: str, folder: Path) -> np.ndarray:

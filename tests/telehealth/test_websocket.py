@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,6 +83,24 @@ class Clinic:
             compression=None,
             open_timeout=5,
         )  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def speech_clinic(tmp_path: Path, **overrides: Any) -> AsyncIterator[Clinic]:
+    """A live server with speech on (the model loaded before any clock matters) and one
+    clinician, Dr Ada (ada@clinic.example)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = make_settings(
+        tmp_path, port=port, public_base_url=base, speech_engine="auto", **overrides
+    )
+    async with live_server(settings) as app:
+        await app.state.services.speech.engine()
+        async with app.state.services.database.session() as session:
+            await create_clinician(
+                session, email="ada@clinic.example", display_name="Dr Ada", password=PASSWORD
+            )
+        yield Clinic(app=app, base=base)
 
 
 @pytest_asyncio.fixture
