@@ -78,9 +78,7 @@ export function registerPatientActions(hooks) {
       else if (id === "where_am_i") say(whereText(hooks.page()));
     });
   }
-  // Yes and no answer the assistant's questions; by key there is nothing to answer.
-  registerAction("yes", () => {}, { enabled: () => false });
-  registerAction("no", () => {}, { enabled: () => false });
+  // Yes and no only answer the assistant's spoken questions: no handler on the page.
 
   hooks.helpPanel.addEventListener("toggle", () => {
     if (hooks.helpPanel.open) renderHelp(hooks.helpBody, hooks.page());

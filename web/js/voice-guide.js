@@ -69,14 +69,12 @@ export class VoiceGuide {
   #unsubscribe = null;
   #connections = 0;
 
-  constructor({ visitId, invite = null, stream, iceServers = [], audio, onState }) {
+  constructor({ visitId, invite = null, stream, iceServers = [], audio }) {
     this.visitId = visitId;
     this.invite = invite;
     this.stream = stream;
     this.iceServers = iceServers;
     this.audio = audio;
-    this.onState = onState || (() => {});
-    this.listening = true;
     this.ready = false;
   }
 
@@ -99,18 +97,13 @@ export class VoiceGuide {
     });
     this.#connection
       .on("ready", () => this.#onReady())
-      .on("state", ({ state }) => this.onState(state))
-      .on("problem", ({ final }) => {
+      .on("problem", () => {
         this.ready = false;
-        if (final) this.onState("stopped");
       })
       .on("command", (message) => this.#onCommand(message))
       .on("answer", (message) => this.#onAnswer(message))
       .on("voice_preferences", ({ rate_wpm: rate, volume }) => {
         store(VOICE_KEY, JSON.stringify({ rate_wpm: rate, volume }));
-      })
-      .on("listening", ({ listening }) => {
-        this.listening = listening;
       })
       .open();
     // Whatever the page announces (role="status") is spoken as well, after what is playing.
