@@ -134,7 +134,6 @@ async def _transcript(clinic: Clinic) -> TranscriptOut:
             ids[0],
             clinic.ada,
             "Good morning, what brings you in today?",
-            now=datetime(2026, 12, 1, 11, 0, tzinfo=UTC),
         )
         return await get_transcript(session, clinic.consented, clinic.ada)
 
@@ -200,8 +199,12 @@ async def test_fhir_document_reference_validates_and_round_trips(clinic: Clinic)
         "system": "https://clinic.example/identifiers/visit",
         "value": clinic.consented,
     }
-    # The date is when the content last changed: here, the correction.
-    assert datetime.fromisoformat(document["date"]) == datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
+    # The date is when the content last changed: here, the correction, made after every
+    # segment was recognized (all at the wall clock, so the test holds on any day).
+    corrected = transcript.segments[0]
+    assert corrected.edited_at is not None
+    assert all(corrected.edited_at >= segment.created_at for segment in transcript.segments)
+    assert datetime.fromisoformat(document["date"]) == corrected.edited_at
 
     plain, vtt = (item["attachment"] for item in document["content"])
     plain_bytes = base64.b64decode(plain["data"])
