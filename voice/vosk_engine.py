@@ -8,13 +8,16 @@ semaphore keeps the number of recognizers decoding at once to the number of core
 A new dictation recognizer spends ~0.9 CPU-s more on the first audio it decodes (measured
 on the Korean model, alike for 0.5-3 s of noise), building its own cache of the
 lookahead-composed graph; that used to land in every stream's first utterance. So each
-engine keeps a small pool of dictation recognizers that have paid it: warmed on noise in a
-low-priority thread, and handed back by closed streams. Those are faster still: after
-~20 s of other speech a recognizer decodes new sentences with ~40% less CPU than a
-noise-warmed one, its cache already covering much of them. A recognizer goes back only
-after `FinalResult()`, which drops its decoder and feature pipeline (the i-vector
-adaptation to the last speaker); what it keeps is the graph cache. Grammar recognizers are
-never pooled: each builds its own small graph in ~50 ms and is fast at once.
+engine keeps a few dictation recognizers that have paid it on noise, warmed in a
+low-priority thread ahead of need. A recognizer serves one stream and is freed when the
+stream closes: it is never handed to another stream. `FinalResult()` does renew Vosk's
+decoder and feature pipeline (the i-vector adaptation to the speaker), but the graph cache
+stays, and it is shaped by what the last person said: the search order follows it, and in
+a long-running process recognizers with different caches were seen to differ in a
+confidence, now and then in a word. No trace of one person's speech may reach another
+person's stream, so only never-used recognizers are kept ready; noise leaves no such trace
+(same words, times and confidences as a new recognizer, tested). Grammar recognizers are
+not warmed: each builds its own small graph in ~50 ms and is fast at once.
 
 The Silero VAD decides where utterances start and end: an utterance ends after
 `VadSettings.end_silence_ms` of silence (sooner than the 0.5 s rule of Vosk's small
@@ -61,14 +64,9 @@ CALL_TIMEOUT_S = 30.0
 # near-exact hypothesis counts: a stray word more ("음소거 꺼") is NotUnderstood, and so
 # is a repetition ("아니요 아니요"), which here is the grammar looping, not the speaker.
 GRAMMAR_MATCH_THRESHOLD = 90.0
-# Idle warm dictation recognizers an engine keeps ready (warming more in the background when
-# streams take them), and at most how many it keeps idle. Memory is the price: the graph
-# cache is ~20 MB after the warm-up and grows with the speech decoded (measured: ~150 MB
-# after 45 s of varied speech, growing more slowly by then), so a recognizer that has
-# decoded `RETIRE_AFTER_S` of audio is freed instead of pooled.
+# Warm, never-used dictation recognizers an engine keeps ready (warming more in the
+# background as streams take them). Memory is the price: ~20 MB of graph cache each.
 WARM_RECOGNIZERS = 4
-DICTATION_POOL_SIZE = 8
-RETIRE_AFTER_S = 600.0
 # Noise decoded to warm a recognizer (0.5, 1, 2 and 3 s measured alike).
 WARM_UP_S = 1.0
 WARM_UP_NICENESS = 10
@@ -132,7 +130,6 @@ class VoskEngine:
         partial_interval_s: float = DEFAULT_PARTIAL_INTERVAL_S,
         max_streams: int = 64,
         warm_recognizers: int = WARM_RECOGNIZERS,
-        pool_size: int = DICTATION_POOL_SIZE,
     ) -> None:
         self.path = Path(path).resolve()
         self.model = load_vosk_model(self.path)
@@ -147,10 +144,8 @@ class VoskEngine:
         self.partial_interval_s = partial_interval_s
         self.max_streams = max_streams
         self._streams: set[VoskRecognizer] = set()
-        self._pool = _DictationPool(
-            self._new_dictation_recognizer, warm=warm_recognizers, size=pool_size
-        )
-        self._pool.refill()
+        self._warm = _WarmRecognizers(self._new_dictation_recognizer, count=warm_recognizers)
+        self._warm.refill()
 
     @property
     def info(self) -> EngineInfo:
@@ -175,7 +170,12 @@ class VoskEngine:
     @property
     def idle_recognizers(self) -> int:
         """Warm dictation recognizers waiting for a stream."""
-        return self._pool.idle
+        return self._warm.idle
+
+    @property
+    def warming(self) -> bool:
+        """Whether recognizers are being warmed in the background right now."""
+        return self._warm.warming
 
     def _new_dictation_recognizer(self) -> _Kaldi:
         import vosk
@@ -188,20 +188,13 @@ class VoskEngine:
 
         rate = self._info.sample_rate
         grammar = json.dumps([*self.grammar_phrases(phrases), UNKNOWN_WORD], ensure_ascii=False)
-        return _Kaldi(vosk.KaldiRecognizer(self.model, rate, grammar), rate, pooled=False)
+        return _Kaldi(vosk.KaldiRecognizer(self.model, rate, grammar), rate)
 
     def _take_recognizer(self, phrases: PhraseList | None) -> _Kaldi:
         """A recognizer for a stream (called in the stream's worker thread)."""
         if phrases is not None:
             return self._new_grammar_recognizer(phrases)
-        return self._pool.take() or self._new_dictation_recognizer()
-
-    def _return_recognizer(self, kaldi: _Kaldi) -> None:
-        """A closing stream's recognizer: back to the pool if it may be shared, else freed."""
-        if kaldi.pooled and self._pool.has_room_for(kaldi):
-            with _decode_slots:
-                kaldi.forget_input()
-            self._pool.give(kaldi)
+        return self._warm.take() or self._new_dictation_recognizer()
 
     def grammar_phrases(self, phrases: PhraseList) -> list[str]:
         """The phrases as a Vosk grammar: normalized, in the model's spelling.
@@ -221,7 +214,7 @@ class VoskEngine:
 
     async def close(self) -> None:
         """Close remaining streams and release the model from the process-wide cache."""
-        self._pool.close()
+        self._warm.close()
         for recognizer in list(self._streams):
             await recognizer.close()
         release_vosk_model(self.path)
@@ -304,8 +297,8 @@ class _VoskWorker:
         events: list[RecognitionEvent] = []
         for op in self._tracker.push(pcm.samples()):
             if isinstance(op, UtteranceStart):
-                # Vosk's word times count every sample the recognizer was fed, including
-                # other streams' audio when it came from the pool.
+                # Vosk's word times count every sample the recognizer was fed: its warm-up
+                # noise, and the silence between utterances this stream skips.
                 self._offset = op.preroll_start - self._kaldi().samples
                 self._onset = op.onset
                 self._heard_in_utterance = False
@@ -420,22 +413,20 @@ class _VoskWorker:
         self._last_partial = ""
 
     def close(self) -> None:
-        kaldi, self._recognizer = self._recognizer, None
-        if kaldi is not None:
-            self._engine._return_recognizer(kaldi)
+        # Freed here, in the thread that used it; never handed to another stream.
+        self._recognizer = None
 
 
 class _Kaldi:
     """A `KaldiRecognizer` with its clock: the samples it has been fed since it was made."""
 
-    def __init__(self, recognizer: Any, rate: int, *, pooled: bool = True) -> None:
+    def __init__(self, recognizer: Any, rate: int) -> None:
         recognizer.SetWords(True)
         # Partial words make Kaldi align partials, which lags them by ~1.5 s on the Korean
         # model (first partial 2.4 s after onset instead of 0.9 s); `Partial` has no words.
         recognizer.SetPartialWords(False)
         self.recognizer = recognizer
         self.rate = rate
-        self.pooled = pooled
         self.samples = 0
 
     def accept(self, data: bytes) -> bool:
@@ -454,18 +445,16 @@ class _Kaldi:
         self.recognizer.FinalResult()
 
 
-class _DictationPool:
-    """Idle warm dictation recognizers of one engine (thread-safe).
+class _WarmRecognizers:
+    """Warm, never-used dictation recognizers of one engine (thread-safe).
 
-    Streams take from it in their worker threads and give back when they close; a
-    background thread at low priority keeps `warm` of them ready, and no more than `size`
-    are kept idle.
+    Streams take them in their worker threads; a background thread at low priority keeps
+    `count` of them ready. None ever comes back.
     """
 
-    def __init__(self, make: Callable[[], _Kaldi], *, warm: int, size: int) -> None:
+    def __init__(self, make: Callable[[], _Kaldi], *, count: int) -> None:
         self._make = make
-        self._warm = min(warm, size)
-        self._size = size
+        self._count = count
         self._idle: list[_Kaldi] = []
         self._lock = threading.Lock()
         self._warming = False
@@ -482,25 +471,10 @@ class _DictationPool:
         self.refill()
         return kaldi
 
-    def has_room_for(self, kaldi: _Kaldi) -> bool:
-        """Whether `give` would keep it: the pool is open and not full, and it is not due to
-        retire."""
-        with self._lock:
-            open_and_not_full = not self._closed and len(self._idle) < self._size
-        return open_and_not_full and kaldi.samples <= RETIRE_AFTER_S * kaldi.rate
-
-    def give(self, kaldi: _Kaldi) -> None:
-        """Keep a recognizer a stream is done with (after its `forget_input`), if there is room."""
-        if kaldi.samples > RETIRE_AFTER_S * kaldi.rate:
-            return
-        with self._lock:
-            if not self._closed and len(self._idle) < self._size:
-                self._idle.append(kaldi)
-
     def refill(self) -> None:
-        """Start warming recognizers in the background if fewer than `warm` are idle."""
+        """Start warming recognizers in the background if fewer than `count` are ready."""
         with self._lock:
-            if self._warming or self._closed or len(self._idle) >= self._warm:
+            if self._warming or self._closed or len(self._idle) >= self._count:
                 return
             self._warming = True
         threading.Thread(target=self._warm_until_full, name="vosk-warm-up", daemon=True).start()
@@ -509,7 +483,7 @@ class _DictationPool:
         _lower_thread_priority()
         while True:
             with self._lock:
-                if self._closed or len(self._idle) >= self._warm:
+                if self._closed or len(self._idle) >= self._count:
                     self._warming = False
                     return
             try:
@@ -521,11 +495,17 @@ class _DictationPool:
                     self._warming = False
                 return
             with self._lock:
-                if not self._closed and len(self._idle) < self._size:
+                if not self._closed:
                     self._idle.append(kaldi)
 
+    @property
+    def warming(self) -> bool:
+        """Whether the background thread is still warming recognizers."""
+        with self._lock:
+            return self._warming
+
     def close(self) -> None:
-        """Free the idle recognizers; ones given back later are freed too."""
+        """Free the idle recognizers and stop warming more."""
         with self._lock:
             self._closed = True
             self._idle.clear()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
+import gc
+import json
+import subprocess
+import sys
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,75 +180,108 @@ async def _until_idle(engine: VoskEngine, count: int, within_s: float = 60.0) ->
     return engine.idle_recognizers
 
 
-def _seed_kaldi_dither() -> None:
-    """Kaldi dithers every audio frame with C `rand()` (the model's mfcc.conf keeps the
-    default dither), which is why Vosk's output on espeak-ng's noiseless audio varies with
-    what the process decoded before. Seeding it makes two decodes comparable."""
-    ctypes.CDLL(ctypes.util.find_library("c")).srand(7)
-
-
 def _finals(events: list[tuple[float, object]]) -> list[Final]:
     return [e for _, e in events if isinstance(e, Final)]
 
 
+# Run in a process of its own: Kaldi dithers every audio frame with C `rand()` (the model's
+# mfcc.conf keeps the default dither), and on espeak-ng's noiseless audio the dither alone
+# changes the words (measured: 12 seeds gave 3 transcripts of one clip). Only a process
+# with one decoding thread, seeding `rand()` before each decode, gives comparable decodes;
+# in this test process, after other tests, two decodes also differed now and then in a
+# confidence's third decimal.
+_COMPARE_WARMED_WITH_NEW = """
+import ctypes, ctypes.util, json, sys
+from voice.audio import read_wav
+from voice.vosk_engine import VoskEngine
+
+engine = VoskEngine(sys.argv[1], language="ko", warm_recognizers=0)
+srand = ctypes.CDLL(ctypes.util.find_library("c")).srand
+
+def heard(kaldi, audio):
+    offset_s = kaldi.samples / kaldi.rate
+    srand(7)
+    for at in range(0, len(audio), 5120):
+        kaldi.accept(audio[at : at + 5120])
+    words = json.loads(kaldi.recognizer.FinalResult()).get("result", [])
+    return [(w["word"], round(w["start"] - offset_s, 3), round(w["end"] - offset_s, 3),
+             w["conf"]) for w in words]
+
+results = []
+for path in sys.argv[2:]:
+    wav = read_wav(path)
+    converter = wav.converter(16000)
+    audio = b"".join([*converter.convert(wav.data), *converter.flush()])
+    new = heard(engine._new_dictation_recognizer(), audio)
+    warmed = engine._new_dictation_recognizer()
+    warmed.warm_up()
+    results.append({"new": new, "warmed": heard(warmed, audio)})
+print(json.dumps(results))
+"""
+
+
+def test_a_warmed_recognizer_hears_exactly_what_a_new_one_hears(speech_dir: Path) -> None:
+    sentences = [
+        "약을 먹고 있어요",
+        "머리가 아프고 열이 나요",
+        "어제부터 기침이 나요",
+        "네 알겠어요",
+    ]
+    clips = [espeak(t, speech_dir / f"exact{i}.wav", voice="ko") for i, t in enumerate(sentences)]
+    compared = subprocess.run(
+        [sys.executable, "-c", _COMPARE_WARMED_WITH_NEW, str(MODEL_DIR), *map(str, clips)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    results = json.loads(compared.stdout.splitlines()[-1])
+    assert len(results) == len(clips)
+    for result in results:
+        # The warm-up noise leaves no trace: same words, times and confidences.
+        assert result["new"] and result["warmed"] == result["new"]
+
+
 @pytest.mark.asyncio
-async def test_a_closed_streams_recognizer_serves_the_next_stream_from_scratch(
+async def test_a_closed_streams_recognizer_never_serves_another_stream(
     speech_dir: Path,
 ) -> None:
-    fresh_engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=0, pool_size=0)
-    engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=0, pool_size=1)
+    engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=1)
     symptom = espeak("머리가 아프고 열이 나요", speech_dir / "pool_symptom.wav", voice="ko")
     medicine = espeak("약을 먹고 있어요", speech_dir / "pool_medicine.wav", voice="ko")
     chunks, ((start, end),) = speech_chunks([medicine], 16000)
     try:
-        fresh = fresh_engine.stream()
-        _seed_kaldi_dither()
-        try:
-            expected = _finals(await run_stream(fresh, chunks))
-        finally:
-            await fresh.close()
-        assert fresh_engine.idle_recognizers == 0  # a pool of 0 keeps nothing
-
-        # The first stream stops in the middle of a sentence, without a flush.
+        assert await _until_idle(engine, 1) == 1
+        # The first person stops in the middle of a sentence, without a flush.
         first = engine.stream()
         symptom_chunks, _ = speech_chunks([symptom], 16000)
         for chunk in symptom_chunks[: len(symptom_chunks) // 2]:
             await first.feed(chunk)
-        assert engine.idle_recognizers == 0
+        used = weakref.ref(first._worker._recognizer)
         await first.close()
+        gc.collect()
+        assert used() is None  # freed with its stream, not kept for the next one
+        # The one ready now is a new one warmed on noise, not the first stream's.
+        assert await _until_idle(engine, 1) == 1
+        await asyncio.sleep(0.5)
         assert engine.idle_recognizers == 1
 
         second = engine.stream()
-        _seed_kaldi_dither()
         try:
-            events = await run_stream(second, chunks)
-            assert engine.idle_recognizers == 0  # the stream holds the pooled recognizer
+            heard = _finals(await run_stream(second, chunks))
         finally:
             await second.close()
-        assert engine.idle_recognizers == 1
     finally:
         await engine.close()
-        await fresh_engine.close()
-    assert engine.idle_recognizers == 0  # closing the engine frees the pool
-
-    # The same words at the same times as a new recognizer: nothing of the unfinished
-    # sentence comes through, and times count from this stream's start, not from the
-    # audio the recognizer decoded before.
-    # Confidences differ in the second decimal and a word boundary by up to one 30 ms
-    # frame now and then (measured): the search order follows the recognizer's graph cache.
-    (final,) = _finals(events)
-    (fresh_final,) = expected
-    assert [w.text for w in final.words] == [w.text for w in fresh_final.words]
-    for word, fresh_word in zip(final.words, fresh_final.words, strict=True):
-        assert abs(word.start_s - fresh_word.start_s) <= 0.031
-        assert abs(word.end_s - fresh_word.end_s) <= 0.031
+    # The next person's stream hears its own sentence, timed from its own start.
+    (final,) = heard
     assert final.text
     assert start - 0.2 <= final.start_s < final.end_s <= end + 0.2
 
 
 @pytest.mark.asyncio
-async def test_the_pool_keeps_at_most_its_size(speech_dir: Path) -> None:
-    engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=0, pool_size=2)
+async def test_closed_streams_give_no_recognizer_back(speech_dir: Path) -> None:
+    engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=0)
     clip = espeak("네 알겠습니다", speech_dir / "pool_bound.wav", voice="ko")
     chunks, _ = speech_chunks([clip], 16000)
     streams = [engine.stream() for _ in range(3)]
@@ -254,14 +290,13 @@ async def test_the_pool_keeps_at_most_its_size(speech_dir: Path) -> None:
         assert all(_finals(events) for events in results)
     finally:
         await asyncio.gather(*(s.close() for s in streams))
-    assert engine.idle_recognizers == 2
-    await engine.close()
     assert engine.idle_recognizers == 0
+    await engine.close()
 
 
 @pytest.mark.asyncio
-async def test_warm_up_fills_the_pool_and_silent_streams_take_nothing() -> None:
-    engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=2, pool_size=3)
+async def test_warm_up_fills_up_and_silent_streams_take_nothing() -> None:
+    engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=2)
     try:
         assert await _until_idle(engine, 2) == 2
         silent = engine.stream()
@@ -277,8 +312,8 @@ async def test_warm_up_fills_the_pool_and_silent_streams_take_nothing() -> None:
 
 
 @pytest.mark.asyncio
-async def test_grammar_streams_never_use_pooled_recognizers(speech_dir: Path) -> None:
-    engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=1, pool_size=2)
+async def test_grammar_streams_never_use_warm_recognizers(speech_dir: Path) -> None:
+    engine = VoskEngine(MODEL_DIR, language="ko", warm_recognizers=1)
     clips = [espeak(p, speech_dir / f"pool_cmd{i}.wav", voice="ko") for i, p in enumerate(COMMANDS)]
     chunks, _ = speech_chunks(clips, 16000)
     try:
