@@ -2,7 +2,7 @@
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-test run test lint typecheck pytest bench format clean
+.PHONY: setup setup-test services run test lint typecheck pytest bench format clean
 
 setup:
 	scripts/setup
@@ -13,7 +13,11 @@ setup-test:
 run: setup
 	$(VENV)/telehealth serve
 
-test: setup-test lint typecheck pytest
+test: setup-test services lint typecheck pytest
+
+# The local PostgreSQL and Redis the storage and multi-process tests use (tests/services.py).
+services:
+	scripts/test-services
 
 lint:
 	$(VENV)/ruff check .
@@ -25,6 +29,11 @@ typecheck:
 # pytest exits 5 when it collected nothing; make treats that as the failure it is.
 pytest:
 	$(VENV)/pytest $(PYTEST_ARGS)
+
+# Every benchmark, after the setup they need (the test tools: psutil, test speech); each
+# prints its JSON line. Figures and targets: docs/benchmarks.md.
+bench: setup-test
+	scripts/bench
 
 format:
 	$(VENV)/ruff format .

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,16 +11,20 @@ import pytest
 import pytest_asyncio
 
 from telehealth.settings import Settings
-
-POSTGRES_ADMIN_URL = os.environ.get("TELEHEALTH_TEST_POSTGRES_URL")
-REDIS_URL = os.environ.get("TELEHEALTH_TEST_REDIS_URL")
-
-requires_postgres = pytest.mark.skipif(
-    POSTGRES_ADMIN_URL is None, reason="TELEHEALTH_TEST_POSTGRES_URL is not set (CI sets it)"
+from tests.services import (
+    POSTGRES_ADMIN_URL,
+    POSTGRES_SOURCE,
+    REDIS_SOURCE,
+    REDIS_URL,
+    backends_report,
 )
-requires_redis = pytest.mark.skipif(
-    REDIS_URL is None, reason="TELEHEALTH_TEST_REDIS_URL is not set (CI sets it)"
-)
+
+requires_postgres = pytest.mark.skipif(POSTGRES_ADMIN_URL is None, reason=POSTGRES_SOURCE)
+requires_redis = pytest.mark.skipif(REDIS_URL is None, reason=REDIS_SOURCE)
+
+
+def pytest_report_header() -> list[str]:
+    return backends_report()
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -72,7 +75,7 @@ async def throwaway_postgres() -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture(params=["sqlite", pytest.param("postgres", marks=requires_postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database: SQLite always, PostgreSQL too when CI provides a server."""
+    """An empty database: SQLite, and PostgreSQL (see tests/services.py)."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return

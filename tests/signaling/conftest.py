@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -12,16 +11,15 @@ import pytest_asyncio
 import redis.asyncio as redis_async
 
 from signaling import EventLog, create_backend
-
-REDIS_URL = os.environ.get("TELEHEALTH_TEST_REDIS_URL")
+from tests.services import REDIS_SOURCE, REDIS_URL
 
 BackendFactory = Callable[..., Awaitable[EventLog]]
 
 
 def redis_url() -> str:
     if not REDIS_URL:
-        # CI always sets it; only a developer machine without Redis skips these.
-        pytest.skip("TELEHEALTH_TEST_REDIS_URL is not set")
+        # Only a machine without a Redis server skips these.
+        pytest.skip(REDIS_SOURCE)
     return REDIS_URL
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REDIS_URL, requires_redis
+from tests.conftest import requires_redis
+from tests.services import REDIS_URL
 from tests.telehealth.live_server import free_port
 from tests.telehealth.test_websocket import close_code, hello, next_message
 
