@@ -83,7 +83,10 @@ def serve(
         ws="websockets-sansio",
         ws_max_size=64 * 1024,
         ws_per_message_deflate=False,
-        proxy_headers=False,
+        # Only a configured reverse proxy may say who the client is and whether it used TLS.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        server_header=False,
         timeout_graceful_shutdown=10,
     )
 

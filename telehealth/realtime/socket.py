@@ -33,6 +33,7 @@ from signaling.messages import (
 )
 from signaling.peers import PeerInfo
 from signaling.server_messages import CloseReason, ServerMessage
+from telehealth.middleware.cross_site import is_allowed_origin
 from telehealth.realtime.chat import ChatLine
 from telehealth.realtime.participants import NotAParticipant, participant_for
 from telehealth.services import Services
@@ -93,8 +94,7 @@ CLOSE_FOR_REFUSAL = {
 
 
 async def _authenticate(services: Services, websocket: WebSocket, visit_id: str) -> PeerInfo:
-    origin = websocket.headers.get("origin")
-    if origin is None or origin.rstrip("/") not in services.settings.allowed_origins:
+    if not is_allowed_origin(websocket.headers.get("origin"), services.settings.allowed_origins):
         raise Rejected(Close.FORBIDDEN, "origin not allowed")
     try:
         peer, _ = await participant_for(services.database, websocket.cookies, visit_id)
