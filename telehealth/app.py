@@ -18,6 +18,9 @@ from telehealth.api import api_router
 from telehealth.api.validation_errors import install_validation_errors
 from telehealth.assistant.sessions import AssistantSessions
 from telehealth.assistant.transcript_sink import TranscriptSink
+from telehealth.auth.login_throttle import open_login_throttle
+from telehealth.auth.password_checks import PasswordChecks
+from telehealth.auth.sign_in import SignInGuards
 from telehealth.error_pages import install_error_pages
 from telehealth.intake_service.runtime import open_intake
 from telehealth.middleware.body_limit import BodyLimit
@@ -67,10 +70,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(recorder.stop)
         hub = RoomHub(events, on_transition=recorder)
         stack.push_async_callback(hub.close)
+        secret_key = settings.resolved_secret_key()
+        passwords = PasswordChecks(settings.password_hash_concurrency)
+        stack.callback(passwords.close)
+        throttle = await stack.enter_async_context(open_login_throttle(settings, secret_key))
         services = Services(
             settings=settings,
             database=database,
-            secret_key=settings.resolved_secret_key(),
+            secret_key=secret_key,
             events=events,
             hub=hub,
             speech=speech,
@@ -78,6 +85,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             caption_sink=TranscriptSink(database),
             intake=intake,
             chat=chat,
+            sign_in=SignInGuards(throttle=throttle, passwords=passwords),
         )
         yield services
 
