@@ -26,9 +26,10 @@ def check_new_password(password: str, *, user_inputs: Iterable[str] = ()) -> Non
     inputs = [part for value in user_inputs for part in _parts(value)]
     result = zxcvbn(password[:CHECKED_PREFIX], user_inputs=inputs)
     if int(result["score"]) < MIN_SCORE:
-        hint = result["feedback"].get("warning") or "it would be easy to guess"
+        warning = str(result["feedback"].get("warning") or "").rstrip(".").lower()
+        reason = f" ({warning})" if warning else ""
         raise WeakPassword(
-            f"that password is too easy to guess ({hint.rstrip('.').lower()}); "
+            f"that password is too easy to guess{reason}; "
             "use a longer passphrase of unrelated words"
         )
 
