@@ -44,7 +44,9 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
+                # A fresh list: an app may have sent its headers as a tuple.
+                message["headers"] = raw = list(message.get("headers", []))
+                headers = MutableHeaders(raw=raw)
                 for name, value in ALWAYS.items():
                     headers[name] = value
                 if over_https:

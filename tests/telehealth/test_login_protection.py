@@ -145,6 +145,27 @@ async def test_unknown_accounts_and_one_address_are_throttled_too(
     assert "login" not in actions
 
 
+@pytest.mark.asyncio
+async def test_thirty_failures_from_one_address_lock_the_address(
+    app: FastAPI, clock: FakeClock
+) -> None:
+    async with client_for(app) as client:
+        # A different account each time, slowly: only the address's lockout tier fills.
+        for n in range(30):
+            assert (await attempt(client, "x", f"guess{n}@clinic.example")).status_code == 401
+            clock.now += 29
+        locked = await attempt(client, PASSWORD)
+        assert locked.status_code == 429
+        assert int(locked.headers["retry-after"]) > 0
+    async with app.state.services.database.session() as session:
+        rows = (
+            (await session.execute(select(AuditEvent).where(AuditEvent.action == "login.locked")))
+            .scalars()
+            .all()
+        )
+    assert [row.detail for row in rows] == [{"scope": "address", "address": "127.0.0.1"}]
+
+
 @requires_redis
 @pytest.mark.redis
 @pytest.mark.asyncio
