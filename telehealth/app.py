@@ -71,7 +71,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         hub = RoomHub(events, on_transition=recorder)
         stack.push_async_callback(hub.close)
         secret_key = settings.resolved_secret_key()
-        passwords = PasswordChecks(settings.password_hash_concurrency)
+        passwords = PasswordChecks(settings.password_checks_at_once)
         stack.callback(passwords.close)
         throttle = await stack.enter_async_context(open_login_throttle(settings, secret_key))
         services = Services(

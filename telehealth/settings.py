@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
@@ -86,8 +87,9 @@ class Settings(BaseSettings):
     login_lockout_failures: int = Field(default=10, ge=3, le=100)
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     login_address_failures: int = Field(default=30, ge=5, le=10_000)
-    # argon2 checks that may run at once (each takes a core for tens of milliseconds).
-    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    # argon2 checks that may run at once (each takes a core for tens of milliseconds);
+    # unset: one per core but one, so the event loop always has a core to answer on.
+    password_hash_concurrency: int | None = Field(default=None, ge=1, le=64)
     # Requests whose body is larger are refused with 413 before it is read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
@@ -167,6 +169,12 @@ class Settings(BaseSettings):
     @property
     def serves_https(self) -> bool:
         return self.public_base_url.startswith("https://")
+
+    @property
+    def password_checks_at_once(self) -> int:
+        if self.password_hash_concurrency is not None:
+            return self.password_hash_concurrency
+        return max(1, min(4, (os.cpu_count() or 2) - 1))
 
     @property
     def pubsub_url(self) -> str:

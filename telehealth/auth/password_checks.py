@@ -3,7 +3,7 @@
 An argon2 verification holds a core for tens of milliseconds by design. On the event loop,
 a burst of sign-ins would stall every request and websocket of the process; here each runs
 in a worker thread (argon2-cffi releases the GIL), at most `concurrency` at once, and a
-sign-in that cannot get a worker within `wait_s` is told the server is busy.
+sign-in that cannot get a worker within `wait_s` (30 s) is told the server is busy.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class PasswordChecksBusy(Exception):
 
 
 class PasswordChecks:
-    def __init__(self, concurrency: int, *, wait_s: float = 10.0) -> None:
+    def __init__(self, concurrency: int, *, wait_s: float = 30.0) -> None:
         self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="argon2")
         self._slots = asyncio.Semaphore(concurrency)
         self._wait_s = wait_s

@@ -202,14 +202,17 @@ async def test_healthz_answers_within_100_ms_while_20_logins_hash(tmp_path: Path
                     return (await attempt(client, PASSWORD)).status_code
 
             logins = [asyncio.create_task(login()) for _ in range(20)]
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # the sign-ins are sent
+            # Probe until the last sign-in is answered: the probes span all the hashing.
             took = []
-            for _ in range(5):
+            while not all(task.done() for task in logins) and len(took) < 1000:
                 started = time.perf_counter()
                 assert (await probe.get("/healthz")).status_code == 200
-                took.append(time.perf_counter() - started)
-                await asyncio.sleep(0.01)
-            still_hashing = sum(not task.done() for task in logins)
+                if not all(task.done() for task in logins):  # answered while hashing
+                    took.append(time.perf_counter() - started)
+                await asyncio.sleep(0.02)
             assert sorted(await asyncio.gather(*logins)) == [200] * 20
-    assert still_hashing > 0, "the logins ended before /healthz was measured"
+    # Hashing 20 passwords takes seconds: many probes fit in, unless the loop was blocked.
+    assert len(took) >= 5, f"too few answers while the logins hashed: {took}"
+    # The median: one unlucky scheduling slice on a shared machine is not the server stalling.
     assert statistics.median(took) < 0.100, took
