@@ -56,6 +56,12 @@ class StaffSessionLimits:
     cap: timedelta
 
     @classmethod
+    def same(cls, **duration: float) -> StaffSessionLimits:
+        """Lifetime, idle time and cap all one duration (tools and benchmarks)."""
+        length = timedelta(**duration)
+        return cls(lifetime=length, idle=length, cap=length)
+
+    @classmethod
     def of(cls, settings: Settings) -> StaffSessionLimits:
         return cls(
             lifetime=timedelta(minutes=settings.session_ttl_minutes),
