@@ -31,7 +31,9 @@ from limits.errors import StorageError
 
 from telehealth.settings import Settings
 
-BUCKETS = 65_536
+# Per kind (accounts, addresses). Worst case, every bucket of every tier full: about a
+# million moving-window entries, some 150 MB; in practice the address tiers keep it far lower.
+BUCKETS = 16_384
 REDIS_TIMEOUT_S = 2.0
 KEY_PREFIX = "telehealth-login"
 
