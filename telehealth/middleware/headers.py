@@ -13,7 +13,7 @@ CONTENT_SECURITY_POLICY = (
 )
 PERMISSIONS_POLICY = (
     "camera=(self), microphone=(self), display-capture=(self), geolocation=(), "
-    "payment=(), usb=(), serial=(), bluetooth=(), interest-cohort=()"
+    "payment=(), usb=(), serial=(), bluetooth=()"
 )
 HSTS = "max-age=31536000; includeSubDomains"
 ALWAYS = {
