@@ -65,17 +65,12 @@ async def sign_in(
     wait = await guards.throttle.retry_after(email, address)
     if wait is not None:
         raise SignInThrottled(wait)
-    clinician = await _find(database, email)
-    if clinician is None or not clinician.is_active:
-        await guards.passwords.spend(password)
-        matches = False
-    else:
-        matches = await guards.passwords.verify(clinician.password_hash, password)
-    if not matches:
+    found = await _find(database, email)
+    clinician = await _matching(guards.passwords, found, password)
+    if clinician is None:
         failure = await guards.throttle.failed(email, address)
-        await _audit_failure(database, clinician, address, failure)
+        await _audit_failure(database, found, address, failure)
         raise LoginFailed("the email or password is wrong")
-    assert clinician is not None
     await guards.throttle.succeeded(email)
     async with database.session() as session:
         # A session id from before sign-in (fixation) is never carried on.
@@ -103,6 +98,17 @@ async def _find(database: Database, email: str) -> Clinician | None:
                 "`telehealth clinician create` on the server"
             )
         return clinician
+
+
+async def _matching(
+    passwords: PasswordChecks, clinician: Clinician | None, password: str
+) -> Clinician | None:
+    """The account if it is active and the password is its own; an unknown or inactive
+    account costs a full check too, so timing does not tell which emails exist."""
+    if clinician is None or not clinician.is_active:
+        await passwords.spend(password)
+        return None
+    return clinician if await passwords.verify(clinician.password_hash, password) else None
 
 
 def _reason(clinician: Clinician | None) -> str:
