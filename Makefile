@@ -10,8 +10,9 @@ setup:
 setup-test:
 	scripts/setup --test
 
+# Development: a demo login and invite on first start, the API docs at /docs.
 run: setup
-	$(VENV)/telehealth serve
+	TELEHEALTH_ENV=$${TELEHEALTH_ENV:-development} $(VENV)/telehealth serve
 
 test: setup-test services lint typecheck pytest
 

@@ -8,16 +8,24 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from signaling.hub import RoomHub
 from signaling.pubsub import create_backend
 from telehealth import __version__
 from telehealth.access_log import AccessLogMiddleware
 from telehealth.api import api_router
+from telehealth.api.validation_errors import install_validation_errors
 from telehealth.assistant.sessions import AssistantSessions
 from telehealth.assistant.transcript_sink import TranscriptSink
+from telehealth.auth.login_throttle import open_login_throttle
+from telehealth.auth.password_checks import PasswordChecks
+from telehealth.auth.sign_in import SignInGuards
 from telehealth.error_pages import install_error_pages
 from telehealth.intake_service.runtime import open_intake
+from telehealth.middleware.body_limit import BodyLimit
+from telehealth.middleware.cross_site import CrossSiteGuard
+from telehealth.middleware.headers import SecurityHeaders
 from telehealth.pages import pages_router
 from telehealth.realtime import socket
 from telehealth.realtime.chat import ChatRecorder
@@ -62,10 +70,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(recorder.stop)
         hub = RoomHub(events, on_transition=recorder)
         stack.push_async_callback(hub.close)
+        secret_key = settings.resolved_secret_key()
+        passwords = PasswordChecks(settings.password_checks_at_once)
+        stack.callback(passwords.close)
+        throttle = await stack.enter_async_context(open_login_throttle(settings, secret_key))
         services = Services(
             settings=settings,
             database=database,
-            secret_key=settings.resolved_secret_key(),
+            secret_key=secret_key,
             events=events,
             hub=hub,
             speech=speech,
@@ -73,8 +85,19 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             caption_sink=TranscriptSink(database),
             intake=intake,
             chat=chat,
+            sign_in=SignInGuards(throttle=throttle, passwords=passwords),
         )
         yield services
+
+
+class TelehealthApp(FastAPI):
+    """FastAPI with the security headers outside everything, even the 500 handler."""
+
+    # HSTS on every response when the public URL is https (else only on https requests).
+    serves_https = False
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), https=self.serves_https)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -90,15 +113,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
             log.info("stopping")
 
-    app = FastAPI(
+    # The API description helps developers and attackers alike: development only.
+    docs = settings.is_development
+    app = TelehealthApp(
         title="Telehealth assistant",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url="/docs" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         redoc_url=None,
     )
+    app.serves_https = settings.serves_https
+    # The last added runs first: log every request, then refuse cross-site writes, then
+    # oversized bodies.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CrossSiteGuard, allowed_origins=settings.allowed_origins)
     app.add_middleware(AccessLogMiddleware)
     install_error_pages(app)
+    install_validation_errors(app)
     app.include_router(api_router())
     app.include_router(socket.router)
     app.include_router(pages_router())

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth import audit
+from telehealth.password_policy import check_new_password
 from telehealth.security import hash_password
 from telehealth.storage.models import Clinician
 
@@ -26,6 +27,7 @@ async def create_clinician(
     session: AsyncSession, *, email: str, display_name: str, password: str
 ) -> Clinician:
     email = normalise_email(email)
+    check_new_password(password, user_inputs=[email, display_name])
     if await find_by_email(session, email) is not None:
         raise ClinicianExists(f"a clinician with email {email} already exists")
     clinician = Clinician(

@@ -34,3 +34,11 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
 # scope="function": commit before the response is sent, so a client's next request (say,
 # right after login) sees the write, and a failed commit is a 500, not a lost write.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_client_address(request: Request) -> str:
+    # The peer's address, or the forwarded one when a trusted proxy set it (uvicorn does).
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddressDep = Annotated[str, Depends(get_client_address)]

@@ -8,6 +8,7 @@ from signaling.hub import RoomHub
 from signaling.pubsub import EventLog
 from telehealth.assistant.captions import SegmentSink
 from telehealth.assistant.sessions import AssistantSessions
+from telehealth.auth.sign_in import SignInGuards
 from telehealth.intake_service.runtime import IntakeRuntime
 from telehealth.realtime.chat import ChatRecorder
 from telehealth.settings import Settings
@@ -27,3 +28,4 @@ class Services:
     caption_sink: SegmentSink
     intake: IntakeRuntime
     chat: ChatRecorder
+    sign_in: SignInGuards

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -16,6 +18,14 @@ PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "changethis", "secret", "password", "dev", "test", "example"}
 )
 MIN_SECRET_LENGTH = 32
+
+
+def origin_of(url: str) -> str:
+    """The origin (scheme://host[:port]) of a URL, as browsers send it in `Origin`."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{url!r} is not an http:// or https:// origin")
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _comma_list(value: object) -> object:
@@ -68,9 +78,26 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=365, ge=1, le=3650)
     invite_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     session_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
+    # A staff session also ends after this long without activity, and can never be extended
+    # past `session_max_hours` after its sign-in.
+    staff_idle_timeout_minutes: int = Field(default=15, ge=2, le=24 * 60)
+    session_max_hours: int = Field(default=12, ge=1, le=7 * 24)
+
+    # Sign-in throttling: failures per account (the last tier is the lockout) and per address.
+    login_lockout_failures: int = Field(default=10, ge=3, le=100)
+    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    login_address_failures: int = Field(default=30, ge=5, le=10_000)
+    # argon2 checks that may run at once (each takes a core for tens of milliseconds);
+    # unset: one per core but one, so the event loop always has a core to answer on.
+    password_hash_concurrency: int | None = Field(default=None, ge=1, le=64)
+    # Requests whose body is larger are refused with 413 before it is read.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
+    # forwarded_allow_ips); without one the client address is the peer's.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("allowed_origins", "ice_servers", mode="before")
+    @field_validator("allowed_origins", "ice_servers", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         return _comma_list(value)
@@ -96,6 +123,11 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        return [origin_of(url) for url in value]
+
     @field_validator("ice_servers")
     @classmethod
     def _ice_urls(cls, value: list[str]) -> list[str]:
@@ -112,7 +144,7 @@ class Settings(BaseSettings):
             shown_host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
             self.public_base_url = f"http://{shown_host}:{self.port}"
         if not self.allowed_origins:
-            self.allowed_origins = [self.public_base_url]
+            self.allowed_origins = [origin_of(self.public_base_url)]
         if self.env == "production":
             self._refuse_placeholders()
         return self
@@ -129,6 +161,20 @@ class Settings(BaseSettings):
         turn = self.turn_secret.get_secret_value() if self.turn_secret else None
         if turn is not None and turn.lower() in PLACEHOLDER_SECRETS:
             raise ValueError("turn_secret: a placeholder secret is refused in production")
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def serves_https(self) -> bool:
+        return self.public_base_url.startswith("https://")
+
+    @property
+    def password_checks_at_once(self) -> int:
+        if self.password_hash_concurrency is not None:
+            return self.password_hash_concurrency
+        return max(1, min(4, (os.cpu_count() or 2) - 1))
 
     @property
     def pubsub_url(self) -> str:

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Cookie, Depends, HTTPException, status
+from fastapi import Cookie, Depends, HTTPException, Request, status
 
 from telehealth.auth.sessions import CLINICIAN_COOKIE, PATIENT_COOKIE, Principal, resolve
-from telehealth.deps import SessionDep
+from telehealth.deps import SessionDep, SettingsDep
+from telehealth.middleware.cross_site import UNSAFE_METHODS
 from telehealth.storage.models import SessionKind
 
 
 async def current_clinician(
+    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     token: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None,
 ) -> Principal:
-    principal = await resolve(session, token, SessionKind.clinician)
+    # A change made is activity; reading is not, or a page that refreshes itself would keep
+    # an unattended session open for ever.
+    idle_after = (
+        timedelta(minutes=settings.staff_idle_timeout_minutes)
+        if request.method in UNSAFE_METHODS
+        else None
+    )
+    principal = await resolve(session, token, SessionKind.clinician, idle_after=idle_after)
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in")
     return principal

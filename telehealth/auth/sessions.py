@@ -1,16 +1,30 @@
-"""Server-side sessions: the cookie holds a random token, the database only its hash."""
+"""Server-side sessions: the cookie holds a random token, the database only its hash.
+
+A staff session ends at the earliest of three times: its lifetime (moved on by "stay signed
+in"), its idle end (moved on by activity: sign-in, a change made, an open call, staying
+signed in) and a cap fixed at sign-in that nothing moves. A deactivated account's sessions
+stop admitting it at once. A patient session has a lifetime only; it ends with its visit.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth import audit
-from telehealth.clinicians import find_by_email, normalise_email
-from telehealth.security import hash_token, new_token, spend_password_check, verify_password
-from telehealth.storage.models import Clinician, Session, SessionKind, Visit, utcnow
+from telehealth.security import hash_token, new_token
+from telehealth.settings import Settings
+from telehealth.storage.models import (
+    Clinician,
+    Session,
+    SessionKind,
+    SessionStage,
+    Visit,
+    utcnow,
+)
 from telehealth.visits.service import redeem_invite
 
 CLINICIAN_COOKIE = "th_clinician"
@@ -27,90 +41,125 @@ class Principal:
 
     kind: SessionKind
     session_hash: str
+    session_id: str
     display_name: str
     clinician_id: str | None = None
     visit_id: str | None = None
 
 
-async def login_clinician(
-    session: AsyncSession, *, email: str, password: str, ttl: timedelta
-) -> tuple[Clinician, str]:
-    try:
-        clinician = await find_by_email(session, normalise_email(email))
-    except ValueError:
-        clinician = None
-    if clinician is None or not clinician.is_active:
-        spend_password_check(password)
-        raise LoginFailed("the email or password is wrong")
-    if not verify_password(clinician.password_hash, password):
-        audit.record(session, actor_type="clinician", actor_id=clinician.id, action="login.failed")
-        raise LoginFailed("the email or password is wrong")
-    token = _open(
-        session,
-        SessionKind.clinician,
-        ttl,
-        clinician_id=clinician.id,
-        display_name=clinician.display_name,
+@dataclass(frozen=True, slots=True)
+class StaffSessionLimits:
+    """How long a staff session lasts: lifetime (renewable), idle time, cap from sign-in."""
+
+    lifetime: timedelta
+    idle: timedelta
+    cap: timedelta
+
+    @classmethod
+    def same(cls, **duration: float) -> StaffSessionLimits:
+        """Lifetime, idle time and cap all one duration (tools and benchmarks)."""
+        length = timedelta(**duration)
+        return cls(lifetime=length, idle=length, cap=length)
+
+    @classmethod
+    def of(cls, settings: Settings) -> StaffSessionLimits:
+        return cls(
+            lifetime=timedelta(minutes=settings.session_ttl_minutes),
+            idle=timedelta(minutes=settings.staff_idle_timeout_minutes),
+            cap=timedelta(hours=settings.session_max_hours),
+        )
+
+
+def open_staff_session(
+    session: AsyncSession, clinician: Clinician, limits: StaffSessionLimits
+) -> str:
+    now = utcnow()
+    lifetime, idle, cap = limits.lifetime, limits.idle, limits.cap
+    token = new_token()
+    session.add(
+        Session(
+            token_hash=hash_token(token),
+            kind=SessionKind.clinician.value,
+            stage=SessionStage.signed_in.value,
+            clinician_id=clinician.id,
+            display_name=clinician.display_name[:100],
+            created_at=now,
+            expires_at=min(now + lifetime, now + cap),
+            last_active_at=now,
+            idle_expires_at=min(now + idle, now + cap),
+            max_expires_at=now + cap,
+        )
     )
-    audit.record(session, actor_type="clinician", actor_id=clinician.id, action="login")
-    return clinician, token
+    return token
 
 
 async def open_patient_session(
     session: AsyncSession, *, invite_token: str, display_name: str, ttl: timedelta
 ) -> tuple[Visit, str]:
     visit = await redeem_invite(session, invite_token)
-    token = _open(session, SessionKind.patient, ttl, visit_id=visit.id, display_name=display_name)
+    token = new_token()
+    session.add(
+        Session(
+            token_hash=hash_token(token),
+            kind=SessionKind.patient.value,
+            visit_id=visit.id,
+            display_name=display_name,
+            expires_at=utcnow() + ttl,
+        )
+    )
     audit.record(
         session, actor_type="patient", actor_id=None, action="invite.opened", visit_id=visit.id
     )
     return visit, token
 
 
-def _open(
-    session: AsyncSession,
-    kind: SessionKind,
-    ttl: timedelta,
-    *,
-    display_name: str,
-    clinician_id: str | None = None,
-    visit_id: str | None = None,
-) -> str:
-    token = new_token()
-    session.add(
-        Session(
-            token_hash=hash_token(token),
-            kind=kind.value,
-            clinician_id=clinician_id,
-            visit_id=visit_id,
-            display_name=display_name,
-            expires_at=utcnow() + ttl,
-        )
-    )
-    return token
-
-
 async def _live_row(
     session: AsyncSession, token: str | None, kind: SessionKind, now: datetime
 ) -> Session | None:
-    """The stored session of `token` if it is of `kind`, not revoked and not expired."""
+    """The stored session of `token` if it is of `kind`, signed in, not revoked, not ended,
+    and (staff) its account is still active."""
     if not token:
         return None
     row = await session.get(Session, hash_token(token))
     if row is None or row.kind != kind.value or row.revoked_at is not None:
         return None
-    return row if row.expires_at > now else None
+    if row.stage != SessionStage.signed_in.value or row.ends_at() <= now:
+        return None
+    if kind == SessionKind.clinician:
+        clinician = await session.get(Clinician, row.clinician_id)
+        if clinician is None or not clinician.is_active:
+            return None
+    return row
+
+
+def _mark_active(row: Session, idle: timedelta, now: datetime) -> None:
+    if row.idle_expires_at is None:  # a patient session: no idle end
+        return
+    row.last_active_at = now
+    end = now + idle
+    row.idle_expires_at = min(end, row.max_expires_at) if row.max_expires_at else end
 
 
 async def resolve(
-    session: AsyncSession, token: str | None, kind: SessionKind, *, now: datetime | None = None
+    session: AsyncSession,
+    token: str | None,
+    kind: SessionKind,
+    *,
+    idle_after: timedelta | None = None,
+    now: datetime | None = None,
 ) -> Principal | None:
-    row = await _live_row(session, token, kind, now or utcnow())
+    """Who `token` is, if its session is live. With `idle_after` this use counts as
+    activity: a staff session then stays open until `idle_after` from now (within its cap)."""
+    now = now or utcnow()
+    row = await _live_row(session, token, kind, now)
     if row is None:
         return None
+    if idle_after is not None:
+        _mark_active(row, idle_after, now)
     return Principal(
         kind=kind,
         session_hash=row.token_hash,
+        session_id=row.id,
         display_name=row.display_name,
         clinician_id=row.clinician_id,
         visit_id=row.visit_id,
@@ -118,11 +167,11 @@ async def resolve(
 
 
 async def session_expires_at(session: AsyncSession, principal: Principal) -> datetime:
-    """When the caller's session ends (pages warn before it does)."""
+    """When the caller's session ends, idle end included (pages warn before it does)."""
     row = await session.get(Session, principal.session_hash)
     if row is None:
         raise LookupError("the session is gone")
-    return row.expires_at
+    return row.ends_at()
 
 
 async def extend_session(
@@ -131,9 +180,11 @@ async def extend_session(
     kind: SessionKind,
     ttl: timedelta,
     *,
+    idle: timedelta | None = None,
     now: datetime | None = None,
 ) -> datetime | None:
-    """Move a live session's end to `now + ttl`; None if there is no live session to extend.
+    """Move a live session's end to `now + ttl` (and a staff session's idle end to
+    `now + idle`), never past its cap; None if there is no live session to extend.
 
     Never further than one ttl from now, so a session kept alive still ends soon after its
     user stops confirming they are there.
@@ -142,7 +193,10 @@ async def extend_session(
     row = await _live_row(session, token, kind, now)
     if row is None:
         return None
-    row.expires_at = now + ttl
+    end = now + ttl
+    row.expires_at = min(end, row.max_expires_at) if row.max_expires_at else end
+    if idle is not None:
+        _mark_active(row, idle, now)
     actor: audit.ActorType = "clinician" if kind == SessionKind.clinician else "patient"
     audit.record(
         session,
@@ -151,7 +205,18 @@ async def extend_session(
         action="session.extended",
         visit_id=row.visit_id,
     )
-    return row.expires_at
+    return row.ends_at()
+
+
+async def revoke_session(session: AsyncSession, token: str | None) -> bool:
+    """End the session of `token` if it is still open; whether there was one to end."""
+    if not token:
+        return False
+    row = await session.get(Session, hash_token(token))
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    return True
 
 
 async def end_session(session: AsyncSession, token: str | None) -> None:
@@ -168,3 +233,48 @@ async def end_session(session: AsyncSession, token: str | None) -> None:
             action="logout",
             visit_id=row.visit_id,
         )
+
+
+async def live_staff_sessions(
+    session: AsyncSession, clinician_id: str, *, now: datetime | None = None
+) -> list[Session]:
+    """A staff member's sessions that have not ended, newest first."""
+    now = now or utcnow()
+    rows = await session.execute(
+        select(Session)
+        .where(
+            Session.clinician_id == clinician_id,
+            Session.kind == SessionKind.clinician.value,
+            Session.revoked_at.is_(None),
+            Session.expires_at > now,
+        )
+        .order_by(Session.created_at.desc())
+        # A bound: a person has a handful of devices, not thousands of live sessions.
+        .limit(200)
+    )
+    return [row for row in rows.scalars() if row.ends_at() > now]
+
+
+async def end_staff_session(session: AsyncSession, owner: Principal, session_id: str) -> bool:
+    """End one of `owner`'s own sessions by its public id; False if they have none such."""
+    row = (
+        await session.execute(
+            select(Session).where(
+                Session.id == session_id,
+                Session.clinician_id == owner.clinician_id,
+                Session.kind == SessionKind.clinician.value,
+                Session.revoked_at.is_(None),
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return False
+    row.revoked_at = utcnow()
+    audit.record(
+        session,
+        actor_type="clinician",
+        actor_id=owner.clinician_id,
+        action="session.ended",
+        detail={"session_id": row.id, "by_session_id": owner.session_id},
+    )
+    return True

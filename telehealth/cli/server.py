@@ -56,7 +56,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Listen address (TELEHEALTH_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (TELEHEALTH_PORT).")] = None,
 ) -> None:
-    """Start the server. On first start, also create a demo login and invite."""
+    """Start the server. On a first start in development, also create a demo login and invite;
+    elsewhere, say how to create the first staff account."""
     import uvicorn
 
     from telehealth.app import create_app
@@ -73,6 +74,8 @@ def serve(
     first_start = run(_prepare_first_start(settings))
     if first_start is not None:
         typer.echo(first_start)
+    if settings.is_development and settings.host not in LOOPBACK_HOSTS:
+        typer.echo(DEVELOPMENT_ON_A_NETWORK)
     typer.echo(f"Serving on {settings.public_base_url}  (Ctrl+C to stop)")
     uvicorn.run(
         create_app(settings),
@@ -83,9 +86,27 @@ def serve(
         ws="websockets-sansio",
         ws_max_size=64 * 1024,
         ws_per_message_deflate=False,
-        proxy_headers=False,
+        # Only a configured reverse proxy may say who the client is and whether it used TLS.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        server_header=False,
         timeout_graceful_shutdown=10,
     )
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+DEVELOPMENT_ON_A_NETWORK = (
+    "Warning: TELEHEALTH_ENV is development (demo account, API docs) on a network address; "
+    "set TELEHEALTH_ENV=production for real use."
+)
+NO_STAFF_YET = (
+    "No staff account exists yet, so nobody can sign in. Create the first one with:\n"
+    "  telehealth clinician create --email you@clinic.example --name 'Dr. Your Name'\n"
+)
+DEMO_IS_FOR_DEVELOPMENT = (
+    "the demo account is created only in development (TELEHEALTH_ENV=development); "
+    "create real accounts with: telehealth clinician create"
+)
 
 
 async def _prepare_first_start(settings: Settings) -> str | None:
@@ -95,6 +116,9 @@ async def _prepare_first_start(settings: Settings) -> str | None:
         async with database.session() as session:
             if await count_clinicians(session) > 0:
                 return None
+        # A known login with a printed password must never reach a real deployment.
+        if not settings.is_development:
+            return NO_STAFF_YET
         return describe_demo(await create_demo(database, settings))
     finally:
         await database.close()
@@ -102,8 +126,10 @@ async def _prepare_first_start(settings: Settings) -> str | None:
 
 @expected_failures
 def demo() -> None:
-    """Create (or reset) the demo clinician and schedule a demo visit."""
+    """Create (or reset) the demo clinician and schedule a demo visit (development only)."""
     settings = load_settings()
+    if not settings.is_development:
+        raise CommandFailed(DEMO_IS_FOR_DEVELOPMENT)
 
     async def go() -> str:
         database = await _open_database(settings)

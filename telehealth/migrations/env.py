@@ -25,7 +25,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_standalone(url: str) -> None:
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     async with engine.begin() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from signaling.peers import PeerInfo
 from telehealth.auth.sessions import CLINICIAN_COOKIE, PATIENT_COOKIE, Principal, resolve
@@ -39,12 +40,20 @@ def peer_id_for(principal: Principal) -> str:
 
 
 async def participant_for(
-    database: Database, cookies: Mapping[str, str], visit_id: str
+    database: Database,
+    cookies: Mapping[str, str],
+    visit_id: str,
+    *,
+    staff_idle_after: timedelta | None = None,
 ) -> tuple[PeerInfo, Visit]:
-    """The participant these session cookies make of `visit_id`, and the visit."""
+    """The participant these session cookies make of `visit_id`, and the visit. With
+    `staff_idle_after`, this counts as a clinician's activity (an open call is)."""
     async with database.session() as session:
         principal = await resolve(
-            session, cookies.get(CLINICIAN_COOKIE), SessionKind.clinician
+            session,
+            cookies.get(CLINICIAN_COOKIE),
+            SessionKind.clinician,
+            idle_after=staff_idle_after,
         ) or await resolve(session, cookies.get(PATIENT_COOKIE), SessionKind.patient)
         if principal is None:
             raise NotSignedIn("not signed in or session expired")

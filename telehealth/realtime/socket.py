@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from typing import cast
 
 from fastapi import APIRouter, WebSocket
@@ -33,6 +34,7 @@ from signaling.messages import (
 )
 from signaling.peers import PeerInfo
 from signaling.server_messages import CloseReason, ServerMessage
+from telehealth.middleware.cross_site import is_allowed_origin
 from telehealth.realtime.chat import ChatLine
 from telehealth.realtime.participants import NotAParticipant, participant_for
 from telehealth.services import Services
@@ -93,11 +95,12 @@ CLOSE_FOR_REFUSAL = {
 
 
 async def _authenticate(services: Services, websocket: WebSocket, visit_id: str) -> PeerInfo:
-    origin = websocket.headers.get("origin")
-    if origin is None or origin.rstrip("/") not in services.settings.allowed_origins:
+    if not is_allowed_origin(websocket.headers.get("origin"), services.settings.allowed_origins):
         raise Rejected(Close.FORBIDDEN, "origin not allowed")
     try:
-        peer, _ = await participant_for(services.database, websocket.cookies, visit_id)
+        peer, _ = await participant_for(
+            services.database, websocket.cookies, visit_id, staff_idle_after=_staff_idle(services)
+        )
     except NotAParticipant as refusal:
         raise Rejected(CLOSE_FOR_REFUSAL[refusal.kind], str(refusal)) from None
     return peer
@@ -147,12 +150,22 @@ async def visit_socket(websocket: WebSocket, visit_id: str) -> None:
             await websocket.close(code=code, reason=reason[:120])
 
 
+def _staff_idle(services: Services) -> timedelta:
+    # Being in a call is activity: the clinician's session stays open while it lasts.
+    return timedelta(minutes=services.settings.staff_idle_timeout_minutes)
+
+
 async def _session_ended(services: Services, websocket: WebSocket, visit_id: str) -> Rejected:
     """Wait until this connection's session no longer admits it to the visit."""
     while True:
         await asyncio.sleep(SESSION_CHECK_S)
         try:
-            await participant_for(services.database, websocket.cookies, visit_id)
+            await participant_for(
+                services.database,
+                websocket.cookies,
+                visit_id,
+                staff_idle_after=_staff_idle(services),
+            )
         except NotAParticipant as refusal:
             return Rejected(CLOSE_FOR_REFUSAL[refusal.kind], str(refusal))
         except Exception:  # the database hiccuped: check again next time, keep the call

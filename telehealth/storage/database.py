@@ -34,9 +34,13 @@ def _prepare_sqlite(url: str) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
+    # hide_parameters: a failed statement's error (and so any log of it) must not quote the
+    # values it tried to write, which may be transcript text or names.
     if url.startswith("sqlite"):
         _prepare_sqlite(url)
-        engine = create_async_engine(url, connect_args={"timeout": CONNECT_TIMEOUT_S})
+        engine = create_async_engine(
+            url, hide_parameters=True, connect_args={"timeout": CONNECT_TIMEOUT_S}
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -53,6 +57,7 @@ def create_engine(url: str) -> AsyncEngine:
         return engine
     return create_async_engine(
         url,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,

@@ -112,16 +112,31 @@ class SessionKind(enum.StrEnum):
     patient = "patient"
 
 
+class SessionStage(enum.StrEnum):
+    """How far a sign-in has got; only `signed_in` sessions are let in anywhere.
+
+    A second factor will add a stage between the password and `signed_in`."""
+
+    signed_in = "signed_in"
+
+
 class Session(Base):
-    """A login (clinician) or an opened invite (patient, scoped to one visit)."""
+    """A login (clinician) or an opened invite (patient, scoped to one visit).
+
+    A session ends at the earliest of `expires_at` (its lifetime, moved by extending),
+    `idle_expires_at` (staff: moved by activity) and `max_expires_at` (staff: fixed at
+    sign-in, never moved)."""
 
     __tablename__ = "sessions"
 
     # SHA-256 of the cookie value; the value itself is never stored.
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # A public handle (the session list, ending one) that is not the secret's hash.
+    id: Mapped[str] = mapped_column(String(32), unique=True, index=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(24), default=SessionStage.signed_in.value)
     clinician_id: Mapped[str | None] = mapped_column(
-        ForeignKey("clinicians.id", ondelete="CASCADE"), default=None
+        ForeignKey("clinicians.id", ondelete="CASCADE"), default=None, index=True
     )
     visit_id: Mapped[str | None] = mapped_column(
         ForeignKey("visits.id", ondelete="CASCADE"), default=None
@@ -130,6 +145,14 @@ class Session(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    idle_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    max_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    def ends_at(self) -> datetime:
+        """The earliest of the three ends."""
+        ends = [self.expires_at, self.idle_expires_at, self.max_expires_at]
+        return min(end for end in ends if end is not None)
 
 
 # --- Transcripts (telehealth/transcripts) ----------------------------------------------------

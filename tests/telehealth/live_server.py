@@ -33,6 +33,7 @@ async def live_server(settings: Settings) -> AsyncIterator[FastAPI]:
         ws="websockets-sansio",
         ws_max_size=64 * 1024,
         ws_per_message_deflate=False,
+        server_header=False,
         lifespan="on",
     )
     server = uvicorn.Server(config)

@@ -28,8 +28,13 @@ CLOCK_SLACK = timedelta(seconds=30)
 
 @pytest_asyncio.fixture
 async def app(tmp_path: Path, database_url: str) -> AsyncIterator[FastAPI]:
+    # An idle timeout longer than the lifetime: these tests are about the lifetime
+    # (tests/telehealth/test_staff_sessions.py covers the idle end and the cap).
     settings = make_settings(
-        tmp_path, database_url=database_url, session_ttl_minutes=int(TTL.total_seconds() / 60)
+        tmp_path,
+        database_url=database_url,
+        session_ttl_minutes=int(TTL.total_seconds() / 60),
+        staff_idle_timeout_minutes=int(TTL.total_seconds() / 60) + 60,
     )
     async with running_app(settings) as running:
         async with running.state.services.database.session() as session:

@@ -172,3 +172,52 @@ def test_serve_prints_demo_serves_and_stops_cleanly(tmp_path: Path) -> None:
     # Tokens never reach the logs.
     token = re.search(r"#invite=([\w-]+)", stdout)
     assert token and token.group(1) not in stderr
+
+
+def test_demo_is_refused_outside_development(tmp_path: Path) -> None:
+    for env in ("production", "test"):
+        refused = telehealth(tmp_path, "demo", TELEHEALTH_ENV=env)
+        assert_one_clear_line(refused, 1, "only in development")
+        assert "password" not in refused.stdout
+
+
+def test_a_production_start_makes_no_demo_and_says_how_to_create_staff(tmp_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [*TELEHEALTH, "serve"],
+        cwd=tmp_path,
+        env=environment(
+            tmp_path,
+            TELEHEALTH_PORT=str(port),
+            TELEHEALTH_ENV="production",
+            TELEHEALTH_SECRET_KEY="production-grade-secret-" + "x" * 20,
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.communicate()[1]
+                assert time.monotonic() < deadline, "server did not come up in 30 s"
+                time.sleep(0.2)
+        refused = httpx.post(
+            f"http://127.0.0.1:{port}/api/auth/login",
+            json={"email": "demo@clinic.example", "password": "anything at all"},
+            timeout=10,
+        )
+        assert refused.status_code == 503
+        assert "telehealth clinician create" in refused.json()["detail"]
+        assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=5).status_code == 404
+    finally:
+        server.send_signal(signal.SIGTERM)
+        stdout, stderr = server.communicate(timeout=30)
+    assert "No staff account exists yet" in stdout
+    assert "telehealth clinician create --email" in stdout
+    assert "demo@clinic.example" not in stdout and "#invite=" not in stdout
+    assert "server:" not in stderr.lower()

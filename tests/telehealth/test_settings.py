@@ -27,6 +27,28 @@ def test_lists_come_from_commas_or_json(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert settings.ice_servers == ["stun:stun.clinic.example:3478"]
 
 
+def test_origins_are_compared_as_browsers_send_them(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path,
+        public_base_url="https://Clinic.Example/telehealth/",
+        allowed_origins=["https://Clinic.Example:8443/", "http://127.0.0.1:8000"],
+    )
+    assert settings.allowed_origins == ["https://clinic.example:8443", "http://127.0.0.1:8000"]
+    assert make_settings(
+        tmp_path, public_base_url="https://Clinic.Example/telehealth/"
+    ).allowed_origins == ["https://clinic.example"]
+
+
+def test_staff_session_and_sign_in_defaults(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    assert settings.staff_idle_timeout_minutes == 15
+    assert settings.session_max_hours == 12
+    assert (settings.login_lockout_failures, settings.login_lockout_minutes) == (10, 15)
+    assert settings.max_body_bytes == 1024 * 1024
+    assert 1 <= settings.password_checks_at_once <= 4
+    assert make_settings(tmp_path, password_hash_concurrency=3).password_checks_at_once == 3
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "named"),
     [
@@ -39,6 +61,12 @@ def test_lists_come_from_commas_or_json(monkeypatch: pytest.MonkeyPatch, tmp_pat
         ("TELEHEALTH_ICE_SERVERS", "http://stun.example", "TELEHEALTH_ICE_SERVERS"),
         ("TELEHEALTH_RETENTION_DAYS", "0", "TELEHEALTH_RETENTION_DAYS"),
         ("TELEHEALTH_PUBLIC_BASE_URL", "ftp://x", "TELEHEALTH_PUBLIC_BASE_URL"),
+        ("TELEHEALTH_ALLOWED_ORIGINS", "evil.example", "TELEHEALTH_ALLOWED_ORIGINS"),
+        ("TELEHEALTH_STAFF_IDLE_TIMEOUT_MINUTES", "1", "TELEHEALTH_STAFF_IDLE_TIMEOUT_MINUTES"),
+        ("TELEHEALTH_SESSION_MAX_HOURS", "0", "TELEHEALTH_SESSION_MAX_HOURS"),
+        ("TELEHEALTH_LOGIN_LOCKOUT_FAILURES", "200", "TELEHEALTH_LOGIN_LOCKOUT_FAILURES"),
+        ("TELEHEALTH_MAX_BODY_BYTES", "10", "TELEHEALTH_MAX_BODY_BYTES"),
+        ("TELEHEALTH_PASSWORD_HASH_CONCURRENCY", "0", "TELEHEALTH_PASSWORD_HASH_CONCURRENCY"),
     ],
 )
 def test_invalid_setting_is_one_line_naming_it(
