@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from signaling.hub import RoomHub
 from signaling.pubsub import create_backend
@@ -16,9 +15,7 @@ from telehealth.access_log import AccessLogMiddleware
 from telehealth.api import api_router
 from telehealth.assistant.sessions import AssistantSessions
 from telehealth.assistant.transcript_sink import TranscriptSink
-from telehealth.error_pages import install_error_pages
 from telehealth.intake_service.runtime import open_intake
-from telehealth.pages import pages_router
 from telehealth.realtime import socket
 from telehealth.realtime.chat import ChatRecorder
 from telehealth.realtime.transitions import VisitStatusRecorder
@@ -27,7 +24,7 @@ from telehealth.services import Services
 from telehealth.settings import Settings, load_settings
 from telehealth.speech import SpeechService
 from telehealth.storage import Database, upgrade_database
-from telehealth.web_root import find_web_root
+from telehealth.web import install_web
 
 log = logging.getLogger("telehealth.app")
 
@@ -98,9 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(AccessLogMiddleware)
-    install_error_pages(app)
     app.include_router(api_router())
     app.include_router(socket.router)
-    app.include_router(pages_router())
-    app.mount("/static", StaticFiles(directory=find_web_root()), name="static")
+    install_web(app)
     return app

@@ -8,6 +8,8 @@
 
 import { announce } from "./a11y.js";
 import { AssistantConnection } from "./assistant.js";
+import { $ } from "./dom.js";
+import { readPref, writePref } from "./prefs.js";
 
 const MAX_LOG_ITEMS = 500;
 const PARTIAL_TTL_MS = 10000; // a partial whose final never came (the speaker left)
@@ -38,30 +40,22 @@ const DEFAULT_LANGUAGE = ""; // the clinic's usual language (the server's settin
 const NOT_CAPTIONED = "off";
 
 const SETTINGS = {
-  show: { key: "telehealth.captions.show", fallback: "1" },
-  size: { key: "telehealth.captions.size", fallback: "normal" },
-  contrast: { key: "telehealth.captions.contrast", fallback: "0" },
-  position: { key: "telehealth.captions.position", fallback: "side" },
-  language: { key: "telehealth.captions.language", fallback: DEFAULT_LANGUAGE },
+  show: { key: "captions.show", fallback: "1" },
+  size: { key: "captions.size", fallback: "normal" },
+  contrast: { key: "captions.contrast", fallback: "0" },
+  position: { key: "captions.position", fallback: "side" },
+  language: { key: "captions.language", fallback: DEFAULT_LANGUAGE },
 };
 const SIZES = ["normal", "large", "larger", "largest"];
 const POSITIONS = ["side", "below"];
 
 function readSetting(name) {
   const { key, fallback } = SETTINGS[name];
-  try {
-    return localStorage.getItem(key) ?? fallback;
-  } catch {
-    return fallback; // storage can be disabled; the settings then last for this page
-  }
+  return readPref(key, fallback);
 }
 
 function writeSetting(name, value) {
-  try {
-    localStorage.setItem(SETTINGS[name].key, value);
-  } catch {
-    /* applied, not remembered */
-  }
+  writePref(SETTINGS[name].key, value);
 }
 
 /** The English name of a language code ("fr" -> "French"), for messages. */
@@ -314,7 +308,6 @@ export class SpeechCaptions {
 
 /** The captions panel and own-speech captioning of a call page, from its element ids. */
 export function mountCaptions({ signaling }) {
-  const $ = (id) => document.getElementById(id);
   const view = new CaptionsView({
     signaling,
     elements: {

@@ -2,8 +2,9 @@
 // (?visit=ID) with low-confidence words marked, corrections in place with their history,
 // search across transcripts, and export links. Every text from the server goes in as text.
 
-import { announce, formatDateTime, initDisplaySettings, showView } from "./a11y.js";
+import { announce, formatDateTime, showView } from "./a11y.js";
 import { ApiError, api } from "./api.js";
+import { $ } from "./dom.js";
 
 const LOW_CONFIDENCE = 0.5;
 const STATUS_LABELS = {
@@ -21,7 +22,6 @@ const EXPORTS = [
   ["fhir", "FHIR DocumentReference (.json)"],
 ];
 
-const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children);
@@ -364,7 +364,6 @@ async function route() {
 }
 
 async function start() {
-  initDisplaySettings();
   $("search-form").addEventListener("submit", search);
   $("segments").addEventListener("click", onSegmentsClick);
   $("segments").addEventListener("keydown", onSegmentsKeydown);

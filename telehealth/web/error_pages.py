@@ -6,12 +6,14 @@ errors, which the pages' scripts read (`detail`).
 
 from __future__ import annotations
 
-from html import escape
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from telehealth.web.templates import page_templates
 
 API_PREFIX = "/api/"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -29,29 +31,6 @@ MESSAGES = {
     ),
 }
 GENERIC = ("This page cannot be shown", "The server could not show this page.")
-
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>{heading} – Telehealth</title>
-  <link rel="stylesheet" href="/static/css/site.css">
-</head>
-<body>
-  <a class="skip-link" href="#main">Skip to main content</a>
-  <header>
-    <p class="brand">Telehealth assistant</p>
-  </header>
-  <main id="main">
-    <h1>{heading}</h1>
-    <p>{explanation}</p>
-    <p class="hint">Error {status}.</p>
-    <p><a href="/">Go to the home page</a></p>
-  </main>
-</body>
-</html>
-"""
 
 
 def _media_ranges(accept: str) -> list[tuple[str, float]]:
@@ -102,9 +81,18 @@ def wants_html(request: Request) -> bool:
     return bool(named_html) and max(named_html) > json_q
 
 
-def error_page(status: int) -> str:
+def error_page(
+    request: Request, status: int, headers: Mapping[str, str] | None = None
+) -> HTMLResponse:
+    """The page for `status`: web/templates/error.html, which extends the site's base."""
     heading, explanation = MESSAGES.get(status, GENERIC)
-    return PAGE.format(heading=escape(heading), explanation=escape(explanation), status=status)
+    return page_templates().TemplateResponse(
+        request,
+        "error.html",
+        {"heading": heading, "explanation": explanation, "status": status},
+        status_code=status,
+        headers={**(headers or {}), "Cache-Control": "no-store"},
+    )
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -112,17 +100,13 @@ async def _http_error(request: Request, error: Exception) -> Response:
         raise error
     if not wants_html(request):
         return await http_exception_handler(request, error)
-    return HTMLResponse(
-        error_page(error.status_code),
-        status_code=error.status_code,
-        headers={**(error.headers or {}), "Cache-Control": "no-store"},
-    )
+    return error_page(request, error.status_code, error.headers)
 
 
 async def _server_error(request: Request, error: Exception) -> Response:  # noqa: ARG001
     # Only the answer: Starlette re-raises the error afterwards, so the server still logs it.
     if wants_html(request):
-        return HTMLResponse(error_page(500), status_code=500, headers={"Cache-Control": "no-store"})
+        return error_page(request, 500)
     return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
 
 

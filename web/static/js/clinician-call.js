@@ -1,7 +1,7 @@
 // The clinician's call page: the waiting room with Admit / Deny, the video call,
 // chat, captions (with the patient's consent to saving them) and ending the call.
 
-import { announce, formatDateTime, initDisplaySettings, showView } from "./a11y.js";
+import { announce, formatDateTime, showView } from "./a11y.js";
 import { ApiError, api, fetchIceServers } from "./api.js";
 import { CallSession, stopStream } from "./call.js";
 import { RemoteTiles, confirmWith, mountChat, mountMediaControls } from "./call-ui.js";
@@ -9,8 +9,8 @@ import { mountCaptions } from "./captions.js";
 import { openLocalMedia } from "./devices.js";
 import { openIntakeSummary } from "./intake-summary.js";
 import { CLOSE_MESSAGES, SignalingClient } from "./signaling.js";
+import { $ } from "./dom.js";
 
-const $ = (id) => document.getElementById(id);
 const visitId = new URLSearchParams(location.search).get("visit");
 const CONSENT_POLL_MS = 10000;
 const CONSENT_TEXT = {
@@ -323,7 +323,6 @@ async function endCall() {
 }
 
 async function start() {
-  initDisplaySettings();
   if (!visitId) {
     problem("No visit was chosen. Open a visit from today's list.");
     return;

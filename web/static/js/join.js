@@ -1,7 +1,7 @@
 // The patient's visit, as one page with views so the camera stream and the websocket
 // live across steps: invite -> name -> device check -> waiting room -> call -> ended.
 
-import { announce, formatDateTime, initDisplaySettings, showView } from "./a11y.js";
+import { announce, formatDateTime, showView } from "./a11y.js";
 import {
   loadActions, perform, setPage as setActionsPage, voiceAvailable, wakePhrase,
 } from "./actions.js";
@@ -16,8 +16,8 @@ import { registerPatientActions } from "./patient-actions.js";
 import { refreshSession } from "./session-timeout.js";
 import { CLOSE_MESSAGES, SignalingClient } from "./signaling.js";
 import { VoiceGuide, rememberVoiceGuidance, voiceGuidanceWanted } from "./voice-guide.js";
+import { $ } from "./dom.js";
 
-const $ = (id) => document.getElementById(id);
 const INVITE_KEY = "telehealth.invite";
 
 const names = new Map(); // peer id -> display name
@@ -188,6 +188,19 @@ async function submitName(event) {
 
 // --- step 2: camera and microphone -----------------------------------------------------------
 
+// The heading is made with its text, so the page never holds an empty heading.
+function showDeviceHelp({ title, text }) {
+  const heading = document.createElement("h3");
+  heading.id = "device-help-title";
+  heading.tabIndex = -1;
+  heading.textContent = title;
+  $("device-help-title")?.remove();
+  $("device-help").prepend(heading);
+  $("device-help-text").textContent = text;
+  $("device-help").hidden = false;
+  heading.focus();
+}
+
 async function openDevices() {
   $("join-waiting-room").disabled = true;
   $("device-help").hidden = true;
@@ -199,10 +212,7 @@ async function openDevices() {
   $("preview").srcObject = localStream;
   if (!localStream) {
     $("device-note").textContent = "";
-    $("device-help-title").textContent = media.problem.title;
-    $("device-help-text").textContent = media.problem.text;
-    $("device-help").hidden = false;
-    $("device-help-title").focus();
+    showDeviceHelp(media.problem);
     return;
   }
   meter.start(localStream);
@@ -415,7 +425,6 @@ function mountVoiceGuidanceSetting() {
 }
 
 async function start() {
-  initDisplaySettings();
   mountVoiceGuidanceSetting();
   try {
     await loadActions({ page });

@@ -1,31 +1,18 @@
 // Accessibility helpers shared by every page: status announcements, the persistent
 // display settings (high contrast, large text), modifier-key shortcuts and view focus.
 
+import { readFlag, writeFlag } from "./prefs.js";
+
+// Display setting -> its remembered name (prefs.js).
 const PREFS = {
-  "high-contrast": "telehealth.pref.highContrast",
-  "large-text": "telehealth.pref.largeText",
+  "high-contrast": "pref.highContrast",
+  "large-text": "pref.largeText",
 };
-
-function readPref(key) {
-  try {
-    return localStorage.getItem(key) === "1";
-  } catch {
-    return false; // storage can be disabled; the page still works without it
-  }
-}
-
-function writePref(key, on) {
-  try {
-    localStorage.setItem(key, on ? "1" : "0");
-  } catch {
-    /* not persisted, but applied for this page */
-  }
-}
 
 /** Apply the saved display settings as classes on <html>. */
 export function applyDisplayPrefs() {
   for (const [cls, key] of Object.entries(PREFS)) {
-    document.documentElement.classList.toggle(cls, readPref(key));
+    document.documentElement.classList.toggle(cls, readFlag(key, false));
   }
 }
 
@@ -35,9 +22,9 @@ export function initDisplaySettings(root = document) {
   for (const input of root.querySelectorAll("input[data-pref]")) {
     const key = PREFS[input.dataset.pref];
     if (!key) continue;
-    input.checked = readPref(key);
+    input.checked = readFlag(key, false);
     input.addEventListener("change", () => {
-      writePref(key, input.checked);
+      writeFlag(key, input.checked);
       applyDisplayPrefs();
     });
   }

@@ -2,9 +2,10 @@
 // waiting patients and new urgent intake flags; urgent visits first), each visit's intake
 // summary and transcript review, scheduling a visit with its invite link, and signing out.
 
-import { announce, formatDateTime, formatTime, initDisplaySettings, showView } from "./a11y.js";
+import { announce, formatDateTime, formatTime, showView } from "./a11y.js";
 import { ApiError, api } from "./api.js";
 import { openIntakeSummary } from "./intake-summary.js";
+import { $ } from "./dom.js";
 
 const REFRESH_MS = 5000;
 const OPEN_STATUSES = new Set(["scheduled", "waiting", "in_call"]);
@@ -22,7 +23,6 @@ const INTAKE_LABELS = {
 };
 const NO_INTAKE = { urgent: false, flags: [], status: null };
 
-const $ = (id) => document.getElementById(id);
 
 let refreshTimer = null;
 let knownStatuses = null; // visit id -> status, null until the first load
@@ -346,7 +346,6 @@ async function copyInvite() {
 // --- start -----------------------------------------------------------------------------
 
 async function start() {
-  initDisplaySettings();
   $("sign-in-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
   $("schedule-form").addEventListener("submit", schedule);

@@ -15,10 +15,10 @@ import { voicePreferences } from "./voice-guide.js";
 import {
   fetchIntakeQuestionnaire, renderIntakeForm, submitIntakeAnswers,
 } from "./intake-form.js";
+import { $ } from "./dom.js";
 
 const THANKS = "Thank you, your answers were sent.";
 
-const $ = (id) => document.getElementById(id);
 
 function focusOn(node) {
   if (!node.hasAttribute("tabindex")) node.setAttribute("tabindex", "-1");

@@ -13,9 +13,10 @@
 import { onAnnounce } from "./a11y.js";
 import { AssistantConnection } from "./assistant.js";
 import { perform } from "./actions.js";
+import { readPref, writePref } from "./prefs.js";
 
-const ENABLED_KEY = "telehealth.voiceGuidance";
-const VOICE_KEY = "telehealth.voice";
+const ENABLED_KEY = "voiceGuidance";
+const VOICE_KEY = "voice";
 
 /** Actions the assistant carries out itself (speech rate, help...): a key press asks it. */
 export const ASSISTANT_ACTIONS = new Set([
@@ -23,35 +24,19 @@ export const ASSISTANT_ACTIONS = new Set([
   "stop_listening", "start_listening",
 ]);
 
-function stored(key, fallback) {
-  try {
-    return localStorage.getItem(key) ?? fallback;
-  } catch {
-    return fallback;
-  }
-}
-
-function store(key, value) {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    /* not remembered, still used on this page */
-  }
-}
-
 /** Whether the person wants voice guidance (on unless they turned it off). */
 export function voiceGuidanceWanted() {
-  return stored(ENABLED_KEY, "on") !== "off";
+  return readPref(ENABLED_KEY, "on") !== "off";
 }
 
 export function rememberVoiceGuidance(on) {
-  store(ENABLED_KEY, on ? "on" : "off");
+  writePref(ENABLED_KEY, on ? "on" : "off");
 }
 
 /** The remembered speaking rate and volume ({rate_wpm, volume}), or {}. */
 export function voicePreferences() {
   try {
-    const saved = JSON.parse(stored(VOICE_KEY, "{}"));
+    const saved = JSON.parse(readPref(VOICE_KEY, "{}"));
     const prefs = {};
     if (Number.isInteger(saved.rate_wpm)) prefs.rate_wpm = saved.rate_wpm;
     if (typeof saved.volume === "number") prefs.volume = saved.volume;
@@ -103,7 +88,7 @@ export class VoiceGuide {
       .on("command", (message) => this.#onCommand(message))
       .on("answer", (message) => this.#onAnswer(message))
       .on("voice_preferences", ({ rate_wpm: rate, volume }) => {
-        store(VOICE_KEY, JSON.stringify({ rate_wpm: rate, volume }));
+        writePref(VOICE_KEY, JSON.stringify({ rate_wpm: rate, volume }));
       })
       .open();
     // Whatever the page announces (role="status") is spoken as well, after what is playing.
