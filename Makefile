@@ -2,7 +2,7 @@
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-test run test lint typecheck pytest bench format clean
+.PHONY: setup setup-test run test lint typecheck jscheck pytest bench format clean
 
 setup:
 	scripts/setup
@@ -13,7 +13,7 @@ setup-test:
 run: setup
 	$(VENV)/telehealth serve
 
-test: setup-test lint typecheck pytest
+test: setup-test lint typecheck jscheck pytest
 
 lint:
 	$(VENV)/ruff check .
@@ -21,6 +21,10 @@ lint:
 
 typecheck:
 	$(VENV)/mypy --strict telehealth voice signaling
+
+# The shared browser modules' JSDoc types (tsconfig.json); tsc only checks, nothing is built.
+jscheck:
+	node_modules/.bin/tsc --project tsconfig.json --noEmit --allowJs --checkJs
 
 # pytest exits 5 when it collected nothing; make treats that as the failure it is.
 pytest:

@@ -1,13 +1,15 @@
+// @ts-check
 // Accessibility helpers shared by every page: status announcements, the persistent
-// display settings (high contrast, large text), modifier-key shortcuts and view focus.
+// display settings (high contrast, large text) and view focus. Shortcuts are the action
+// registry's (actions.js).
 
 import { readFlag, writeFlag } from "./prefs.js";
 
-// Display setting -> its remembered name (prefs.js).
-const PREFS = {
+/** Display setting (a class on <html>) -> its remembered name (prefs.js). */
+const PREFS = /** @type {Record<string, string>} */ ({
   "high-contrast": "pref.highContrast",
   "large-text": "pref.largeText",
-};
+});
 
 /** Apply the saved display settings as classes on <html>. */
 export function applyDisplayPrefs() {
@@ -16,11 +18,15 @@ export function applyDisplayPrefs() {
   }
 }
 
-/** Wire the `input[data-pref]` checkboxes of the page's display settings. */
+/**
+ * Wire the `input[data-pref]` checkboxes of the header's display settings.
+ * @param {ParentNode} [root]
+ */
 export function initDisplaySettings(root = document) {
   applyDisplayPrefs();
   for (const input of root.querySelectorAll("input[data-pref]")) {
-    const key = PREFS[input.dataset.pref];
+    if (!(input instanceof HTMLInputElement)) continue;
+    const key = PREFS[input.dataset.pref || ""];
     if (!key) continue;
     input.checked = readFlag(key, false);
     input.addEventListener("change", () => {
@@ -31,9 +37,13 @@ export function initDisplaySettings(root = document) {
 }
 
 let announceSerial = 0;
+/** @type {Set<(text: string) => void>} */
 const announceListeners = new Set();
 
-/** Also hear every announcement (voice guidance speaks them); returns an unsubscribe. */
+/**
+ * Also hear every announcement (voice guidance speaks them); returns an unsubscribe.
+ * @param {(text: string) => void} listener
+ */
 export function onAnnounce(listener) {
   announceListeners.add(listener);
   return () => announceListeners.delete(listener);
@@ -43,6 +53,7 @@ export function onAnnounce(listener) {
  * Put `text` into the page's role="status" region (id "status").
  * The region is emptied first and filled a moment later, so that repeating the same
  * words is announced again; only the latest of several quick calls wins.
+ * @param {string} text
  */
 export function announce(text) {
   const region = document.getElementById("status");
@@ -56,29 +67,18 @@ export function announce(text) {
 }
 
 /**
- * Bind Alt+<key> shortcuts to buttons: `{ KeyM: muteButton }`. The shortcut clicks the
- * button, so there is one handler per action. Single-character shortcuts are never used
- * (WCAG 2.1.4); Alt is required and Ctrl/Meta must be up.
- */
-export function bindAltShortcuts(map) {
-  document.addEventListener("keydown", (event) => {
-    if (!event.altKey || event.ctrlKey || event.metaKey || event.repeat) return;
-    const button = map[event.code];
-    if (!button || button.disabled || button.closest("[hidden]")) return;
-    event.preventDefault();
-    button.click();
-  });
-}
-
-/**
  * Show one of the page's views (elements with `data-view`) and hide the others.
  * With `heading`, the page's single h1 takes that text. Focus moves to the view's own
  * heading (marked `data-view-heading`) or else the h1, so keyboard and screen-reader
  * users land on the new content.
+ * @param {string} name
+ * @param {{ focus?: boolean, heading?: string }} [options]
  */
 export function showView(name, { focus = true, heading } = {}) {
+  /** @type {HTMLElement | null} */
   let shown = null;
   for (const view of document.querySelectorAll("[data-view]")) {
+    if (!(view instanceof HTMLElement)) continue;
     const active = view.dataset.view === name;
     view.hidden = !active;
     if (active) shown = view;
@@ -86,20 +86,28 @@ export function showView(name, { focus = true, heading } = {}) {
   if (!shown) return;
   const h1 = document.querySelector("h1");
   if (heading && h1) h1.textContent = heading;
-  const target = shown.querySelector("[data-view-heading]") || h1;
-  if (target) document.title = `${target.textContent.trim()} – Telehealth`;
+  const target = /** @type {HTMLElement | null} */ (
+    shown.querySelector("[data-view-heading]") || h1
+  );
+  if (target) document.title = `${(target.textContent || "").trim()} – Telehealth`;
   if (focus && target) {
     target.setAttribute("tabindex", "-1");
     target.focus();
   }
 }
 
-/** Format an ISO time as a short local time, e.g. "14:30". */
+/**
+ * Format an ISO time as a short local time, e.g. "14:30".
+ * @param {string} iso
+ */
 export function formatTime(iso) {
   return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
-/** Format an ISO time as a local date and time. */
+/**
+ * Format an ISO time as a local date and time.
+ * @param {string} iso
+ */
 export function formatDateTime(iso) {
   return new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
 }

@@ -1,9 +1,14 @@
+// @ts-check
 // JSON calls to the server's HTTP API (same origin; the session cookie authenticates).
 
 const TIMEOUT_MS = 10000;
 
 /** An HTTP error with the status and the server's human-readable `detail`. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status  the HTTP status, 0 when the server could not be reached
+   * @param {string} detail
+   */
   constructor(status, detail) {
     super(detail);
     this.name = "ApiError";
@@ -11,6 +16,10 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * @param {any} data  the error body, if it was JSON
+ * @param {number} status
+ */
 function describe(data, status) {
   const detail = data && data.detail;
   if (typeof detail === "string") return detail;
@@ -22,6 +31,9 @@ function describe(data, status) {
 /**
  * Call the API; resolve with the parsed JSON body (or null), or reject with ApiError.
  * `timeoutMs` is for the few calls that may take longer than usual.
+ * @param {string} path
+ * @param {{ method?: string, body?: unknown, timeoutMs?: number }} [options]
+ * @returns {Promise<any>}
  */
 export async function api(path, { method = "GET", body, timeoutMs = TIMEOUT_MS } = {}) {
   const controller = new AbortController();
@@ -46,7 +58,10 @@ export async function api(path, { method = "GET", body, timeoutMs = TIMEOUT_MS }
   return data;
 }
 
-/** The ICE servers for RTCPeerConnection; an empty list if the call fails. */
+/**
+ * The ICE servers for RTCPeerConnection; an empty list if the call fails.
+ * @returns {Promise<RTCIceServer[]>}
+ */
 export async function fetchIceServers() {
   try {
     const data = await api("/api/ice");

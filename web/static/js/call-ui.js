@@ -1,7 +1,8 @@
 // Pieces of the call view shared by the clinician's and the patient's pages: video
 // tiles, the mute and camera buttons, chat and confirm dialogs (captions: captions.js).
 
-import { announce, bindAltShortcuts } from "./a11y.js";
+import { announce } from "./a11y.js";
+import { getAction, registerAction } from "./actions.js";
 
 const MAX_LOG_ITEMS = 500;
 
@@ -107,11 +108,21 @@ export class RemoteTiles {
   }
 }
 
+/** Toggle button `button` performs one of two opposite registry actions (one shortcut). */
+function registerToggle(button, whenOff, whenOn) {
+  const usable = () => !button.disabled && !button.closest("[hidden]");
+  const pressed = () => button.getAttribute("aria-pressed") === "true";
+  if (!getAction(whenOff) || !getAction(whenOn)) return; // no registry: clicks still work
+  registerAction(whenOff, () => button.click(), { enabled: () => usable() && !pressed() });
+  registerAction(whenOn, () => button.click(), { enabled: () => usable() && pressed() });
+}
+
 /**
- * The Mute and Camera off toggle buttons (aria-pressed), with Alt+M and Alt+V.
- * `call` is a CallSession, or anything with setAudio/setVideo.
+ * The Mute and Camera off toggle buttons (aria-pressed), performed also by the registry's
+ * mute/unmute and camera_off/camera_on actions (their shortcuts, and voice).
+ * `getCall()` is the CallSession, or anything with setAudio/setVideo.
  */
-export function mountMediaControls({ muteButton, cameraButton, getCall, shortcuts = true }) {
+export function mountMediaControls({ muteButton, cameraButton, getCall }) {
   muteButton.setAttribute("aria-pressed", "false");
   cameraButton.setAttribute("aria-pressed", "false");
   muteButton.addEventListener("click", () => {
@@ -126,8 +137,8 @@ export function mountMediaControls({ muteButton, cameraButton, getCall, shortcut
     getCall()?.setVideo(!off);
     announce(off ? "Your camera is off." : "Your camera is on.");
   });
-  // Pages with the action registry (actions.js) bind Alt+M and Alt+V there instead.
-  if (shortcuts) bindAltShortcuts({ KeyM: muteButton, KeyV: cameraButton });
+  registerToggle(muteButton, "mute", "unmute");
+  registerToggle(cameraButton, "camera_off", "camera_on");
 }
 
 /** The chat panel: a role="log" region of messages and a form. */

@@ -3,13 +3,17 @@
 
 import { announce, formatDateTime, showView } from "./a11y.js";
 import { ApiError, api, fetchIceServers } from "./api.js";
-import { CallSession, stopStream } from "./call.js";
-import { RemoteTiles, confirmWith, mountChat, mountMediaControls } from "./call-ui.js";
-import { mountCaptions } from "./captions.js";
+import {
+  bindShortcuts, getAction, loadActions, registerAction, setConfirmer,
+} from "./actions.js";
+import { stopStream } from "./call.js";
+import { CallPage } from "./call-page.js";
+import { confirmWith, mountMediaControls } from "./call-ui.js";
 import { openLocalMedia } from "./devices.js";
 import { openIntakeSummary } from "./intake-summary.js";
-import { CLOSE_MESSAGES, SignalingClient } from "./signaling.js";
-import { $ } from "./dom.js";
+import { CLOSE, CLOSE_MESSAGES } from "./protocol.js";
+import { $, viewHidden } from "./dom.js";
+import { waitingList } from "./waiting-list.js";
 
 const visitId = new URLSearchParams(location.search).get("visit");
 const CONSENT_POLL_MS = 10000;
@@ -19,25 +23,19 @@ const CONSENT_TEXT = {
   not_asked: "Transcript: not saved (the patient has not answered)",
 };
 
-const names = new Map(); // peer id -> display name
-let signaling = null;
-let call = null;
-let tiles = null;
+let callPage = null; // call-page.js
 let localStream = null;
 let iceServers = [];
-let captions = null; // {view, speech} of captions.js
 let consentState = null;
 let consentTimer = null;
 let ended = false;
-let reconnecting = false; // a dropped connection is being resumed
 
-function nameOf(peerId) {
-  return names.get(peerId) || "The patient";
-}
+const nameOf = (peerId) => callPage.nameOf(peerId);
+const waitingRoom = waitingList({ admit: (peerId) => admit(peerId), deny: (peerId) => deny(peerId) });
 
 function problem(text, { signIn = false } = {}) {
   clearInterval(consentTimer);
-  captions?.speech.close();
+  callPage?.captions.speech.close();
   $("problem-text").textContent = text;
   if (signIn) {
     const link = document.createElement("a");
@@ -48,69 +46,16 @@ function problem(text, { signIn = false } = {}) {
   showView("problem");
 }
 
-// --- the waiting room list ---------------------------------------------------------------
-
-function waitingItem(peerId) {
-  return $("waiting-list").querySelector(`li[data-peer-id="${CSS.escape(peerId)}"]`);
-}
-
-function updateWaitingEmpty() {
-  $("waiting-empty").hidden = $("waiting-list").children.length > 0;
-}
-
-function actionButton(label, name, className, handler) {
-  const button = document.createElement("button");
-  button.type = "button";
-  if (className) button.className = className;
-  button.append(label);
-  const who = document.createElement("span");
-  who.className = "visually-hidden";
-  who.textContent = ` ${name}`;
-  button.append(who);
-  button.addEventListener("click", handler);
-  return button;
-}
-
-function addWaiting(peer) {
-  if (waitingItem(peer.peer_id)) return;
-  const item = document.createElement("li");
-  item.dataset.peerId = peer.peer_id;
-  const who = document.createElement("span");
-  who.className = "who";
-  who.textContent = peer.name;
-  item.append(
-    who,
-    actionButton("Admit", peer.name, "", () => admit(peer.peer_id)),
-    actionButton("Deny", peer.name, "secondary", () => deny(peer.peer_id)),
-  );
-  $("waiting-list").append(item);
-  updateWaitingEmpty();
-}
-
-function removeWaiting(peerId) {
-  const item = waitingItem(peerId);
-  if (!item) return;
-  const hadFocus = item.contains(document.activeElement);
-  item.remove();
-  updateWaitingEmpty();
-  if (hadFocus) focusWaitingHeading();
-}
-
-// Keep keyboard users in the same place instead of dropping focus to the page.
-function focusWaitingHeading() {
-  const heading = $("waiting-heading");
-  heading.setAttribute("tabindex", "-1");
-  heading.focus();
-}
+// --- admitting and turning away -----------------------------------------------------------
 
 function admit(peerId) {
-  if (!signaling.admit(peerId)) {
+  if (!callPage.signaling.admit(peerId)) {
     announce("Not connected. Wait a moment and try again.");
     return;
   }
-  const item = waitingItem(peerId);
+  const item = waitingRoom.item(peerId);
   // A disabled button loses the focus to the page: move it to the panel first.
-  if (item?.contains(document.activeElement)) focusWaitingHeading();
+  if (item?.contains(document.activeElement)) waitingRoom.focusHeading();
   for (const button of item?.querySelectorAll("button") || []) button.disabled = true;
   announce(`Admitting ${nameOf(peerId)}…`);
 }
@@ -118,7 +63,7 @@ function admit(peerId) {
 async function deny(peerId) {
   $("deny-dialog-name").textContent = nameOf(peerId);
   if (!(await confirmWith($("deny-dialog")))) return;
-  if (signaling.deny(peerId, "The clinician could not admit you to this visit.")) {
+  if (callPage.signaling.deny(peerId, "The clinician could not admit you to this visit.")) {
     announce(`${nameOf(peerId)} was turned away.`);
   } else {
     announce("Not connected. Wait a moment and try again.");
@@ -151,33 +96,24 @@ function watchConsent() {
 }
 
 // Our own speech is captioned once somebody else is in the call (not while we wait).
-function startSpeechCaptions() {
-  captions.speech.start({ visitId, stream: localStream, iceServers });
-}
+const startSpeechCaptions = () => callPage.startSpeechCaptions(visitId);
 
 // --- signaling events ----------------------------------------------------------------------
-
-function notePeer(peer) {
-  names.set(peer.peer_id, peer.name);
-  call.notePeer(peer);
-  tiles.setName(peer.peer_id, peer.name);
-}
 
 function onWelcome(welcome) {
   $("waiting-list").replaceChildren();
   for (const peer of welcome.peers) {
-    notePeer(peer);
-    if (peer.state === "waiting") addWaiting(peer);
+    callPage.notePeer(peer);
+    if (peer.state === "waiting") waitingRoom.add(peer);
     else {
-      call.connectTo(peer.peer_id);
+      callPage.call.connectTo(peer.peer_id);
       startSpeechCaptions();
     }
   }
-  updateWaitingEmpty();
-  call.announceMediaState();
+  waitingRoom.updateEmpty();
+  callPage.call.announceMediaState();
   const waiting = welcome.peers.filter((p) => p.state === "waiting").length;
-  const connected = reconnecting ? "Reconnected." : "Connected.";
-  reconnecting = false;
+  const connected = callPage.connectedText("Connected.");
   announce(
     waiting === 0
       ? `${connected} Nobody is waiting yet.`
@@ -186,13 +122,13 @@ function onWelcome(welcome) {
 }
 
 function onPeerJoined({ peer }) {
-  notePeer(peer);
+  callPage.notePeer(peer);
   if (peer.state === "waiting") {
-    addWaiting(peer);
+    waitingRoom.add(peer);
     announce(`${peer.name} is waiting to be admitted.`);
   } else {
-    removeWaiting(peer.peer_id);
-    call.connectTo(peer.peer_id);
+    waitingRoom.remove(peer.peer_id);
+    callPage.call.connectTo(peer.peer_id);
     startSpeechCaptions();
     refreshConsent();
     announce(`${peer.name} joined the call.`);
@@ -200,15 +136,13 @@ function onPeerJoined({ peer }) {
 }
 
 function onPeerLeft({ peer, reason }) {
-  removeWaiting(peer.peer_id);
-  call.drop(peer.peer_id);
+  waitingRoom.remove(peer.peer_id);
   const why = { left: "left", denied: "was turned away", expired: "lost the connection" };
   if (reason !== "replaced") announce(`${peer.name} ${why[reason] || "left"}.`);
 }
 
 function onPresence({ peer_id: peerId, online }) {
   if (online) {
-    call.peerBack(peerId);
     announce(`${nameOf(peerId)} is back.`);
   } else {
     announce(`${nameOf(peerId)} lost the connection. Waiting for them to come back.`);
@@ -218,14 +152,10 @@ function onPresence({ peer_id: peerId, online }) {
 function finish(text) {
   if (ended) return;
   ended = true;
-  call?.close();
-  tiles?.clear();
+  callPage?.finish();
   clearInterval(consentTimer);
-  captions?.speech.close();
-  captions?.view.clearPartials();
   stopStream(localStream);
   $("local-video").srcObject = null;
-  signaling?.close();
   $("ended-text").textContent = text;
   showView("ended");
   announce("The visit has ended.");
@@ -233,50 +163,31 @@ function finish(text) {
 
 function onClosed({ code }) {
   if (ended) return;
-  if (code === 4410) finish("This visit is closed.");
-  else if (code === 4401) problem(CLOSE_MESSAGES[4401], { signIn: true });
-  else if (code === 4403 || code === 4409) problem(CLOSE_MESSAGES[code]);
+  if (code === CLOSE.VISIT_CLOSED) finish("This visit is closed.");
+  else if (code === CLOSE.UNAUTHENTICATED) problem(CLOSE_MESSAGES[code], { signIn: true });
+  else if (code === CLOSE.FORBIDDEN || code === CLOSE.REPLACED) problem(CLOSE_MESSAGES[code]);
   else announce(`${CLOSE_MESSAGES[code] || "The connection was lost."} Reload the page to reconnect.`);
 }
 
 function connectSignaling() {
-  signaling = new SignalingClient(visitId);
-  call = new CallSession({
-    signaling,
+  callPage = new CallPage({
+    visitId,
     localStream,
     iceServers,
-    onRemote: (peerId, stream) => {
-      tiles.show(peerId, stream);
-      $("no-remote").hidden = true;
+    texts: {
+      otherName: "The patient",
+      connected: (name) => `Video connected with ${name}.`,
+      failed: (name) => `The video link to ${name} failed; retrying.`,
     },
-    onRemoteGone: (peerId) => {
-      tiles.remove(peerId);
-      $("no-remote").hidden = tiles.tiles.size > 0;
-    },
-    onConnectionState: (peerId, state) => {
-      tiles.setConnectionState(peerId, state);
-      if (state === "connected") announce(`Video connected with ${nameOf(peerId)}.`);
-      if (state === "failed") announce(`The video link to ${nameOf(peerId)} failed; retrying.`);
-    },
+    hooks: { remotesChanged: (remotes) => ($("no-remote").hidden = remotes > 0) },
   });
-  window.__call = {
-    get pc() {
-      return call.primary ? call.primary.pc : null;
-    },
-    get remoteStream() {
-      return call.primary ? call.primary.remoteStream : null;
-    },
-    call,
-    signaling,
-  };
-  signaling
+  callPage
     .on("welcome", onWelcome)
     .on("peer_joined", onPeerJoined)
     .on("peer_left", onPeerLeft)
     .on("presence", onPresence)
-    .on("media_state", (m) => tiles.setMediaState(m.peer_id, m.audio, m.video))
     .on("call_ended", (m) =>
-      finish(m.by === signaling.peerId ? "You ended the visit." : "The call was ended."),
+      finish(m.by === callPage.signaling.peerId ? "You ended the visit." : "The call was ended."),
     )
     .on("status", onStatus)
     .on("error", (m) => {
@@ -285,14 +196,8 @@ function connectSignaling() {
         for (const button of $("waiting-list").querySelectorAll("button")) button.disabled = false;
       }
     })
-    .on("reconnecting", () => {
-      reconnecting = true;
-      announce("Reconnecting…");
-    })
     .on("closed", onClosed);
-  mountChat({ form: $("chat-form"), input: $("chat-input"), log: $("chat-log"), signaling });
-  captions = mountCaptions({ signaling });
-  signaling.connect();
+  callPage.connect();
 }
 
 // An urgent intake interrupts (role="alert"); shown once, however many flags follow.
@@ -319,7 +224,7 @@ function onStatus(message) {
 
 async function endCall() {
   if (!(await confirmWith($("end-dialog")))) return;
-  if (!signaling.endCall()) announce("Not connected. Wait a moment and try again.");
+  if (!callPage?.signaling.endCall()) announce("Not connected. Wait a moment and try again.");
 }
 
 async function start() {
@@ -346,9 +251,21 @@ async function start() {
     finish(visit.status === "ended" ? "This visit has ended." : "This visit was cancelled.");
     return;
   }
-  tiles = new RemoteTiles($("remote-tiles"), $("play-sound"));
-  mountMediaControls({ muteButton: $("mute"), cameraButton: $("camera"), getCall: () => call });
+  mountMediaControls({
+    muteButton: $("mute"), cameraButton: $("camera"), getCall: () => callPage?.call,
+  });
   $("end-call").addEventListener("click", endCall);
+  // The registry's end_call (Alt+X) is the End call button: its own dialog asks first.
+  try {
+    await loadActions({ page: "call" });
+  } catch {
+    /* no registry: the buttons still work, the shortcuts wait for a reload */
+  }
+  if (getAction("end_call")) {
+    setConfirmer(() => Promise.resolve(true));
+    registerAction("end_call", endCall, { enabled: () => !viewHidden("call") });
+  }
+  bindShortcuts(document);
   let media;
   [iceServers, media] = await Promise.all([fetchIceServers(), openLocalMedia()]);
   localStream = media.stream;

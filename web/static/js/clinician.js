@@ -6,16 +6,11 @@ import { announce, formatDateTime, formatTime, showView } from "./a11y.js";
 import { ApiError, api } from "./api.js";
 import { openIntakeSummary } from "./intake-summary.js";
 import { $ } from "./dom.js";
+import { hideSignedIn, mountSignOut, showSignedIn } from "./staff-header.js";
+import { statusLabel } from "./visit-status.js";
 
 const REFRESH_MS = 5000;
 const OPEN_STATUSES = new Set(["scheduled", "waiting", "in_call"]);
-const STATUS_LABELS = {
-  scheduled: "Scheduled",
-  waiting: "Waiting",
-  in_call: "In call",
-  ended: "Ended",
-  cancelled: "Cancelled",
-};
 
 const INTAKE_LABELS = {
   "in-progress": "Intake: in progress",
@@ -38,17 +33,14 @@ function showSignIn(message = "") {
   stopRefresh();
   knownStatuses = null;
   knownFlags = null;
-  $("signed-in-as").hidden = true;
-  $("sign-out").hidden = true;
+  hideSignedIn();
   $("sign-in-error").textContent = message;
   showView("sign-in", { heading: "Clinician sign in", focus: false });
   $("email").focus();
 }
 
 function showDashboard(me) {
-  $("signed-in-as").textContent = `Signed in as ${me.display_name}`;
-  $("signed-in-as").hidden = false;
-  $("sign-out").hidden = false;
+  showSignedIn(me);
   showView("dashboard", { heading: "Today's visits" });
   resetScheduleForm();
   refreshVisits();
@@ -77,16 +69,6 @@ async function signIn(event) {
         : failure.message;
     $("password").focus();
   }
-}
-
-async function signOut() {
-  try {
-    await api("/api/auth/logout", { method: "POST" });
-  } catch {
-    /* the session is gone either way from this page's point of view */
-  }
-  showSignIn();
-  announce("You are signed out.");
 }
 
 // --- the visit list --------------------------------------------------------------------
@@ -193,7 +175,7 @@ function updateRow(row, visit, intake) {
     row.dataset.status = visit.status;
     const badge = document.createElement("span");
     badge.className = `badge ${visit.status}`;
-    badge.textContent = STATUS_LABELS[visit.status] || visit.status;
+    badge.textContent = statusLabel(visit.status);
     statusCell.replaceChildren(badge);
   }
   row.classList.toggle("is-urgent", intake.urgent);
@@ -347,7 +329,10 @@ async function copyInvite() {
 
 async function start() {
   $("sign-in-form").addEventListener("submit", signIn);
-  $("sign-out").addEventListener("click", signOut);
+  mountSignOut(() => {
+    showSignIn();
+    announce("You are signed out.");
+  });
   $("schedule-form").addEventListener("submit", schedule);
   $("copy-invite").addEventListener("click", copyInvite);
   try {

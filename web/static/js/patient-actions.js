@@ -17,27 +17,14 @@ function captionLines(log) {
 
 /**
  * `hooks`: {guide() -> VoiceGuide|null, checkIn(), canCheckIn(), startSymptomCheck(),
- * canStartSymptomCheck(), muteButton, cameraButton, captionShow (checkbox), captionLog,
+ * canStartSymptomCheck(), captionShow (checkbox), captionLog,
  * helpPanel (<details>), helpBody, endCall({confirmed}), page()}.
  */
 export function registerPatientActions(hooks) {
   const say = (text) => announce(text); // spoken too while voice guidance is on
-  const pressed = (button) => button.getAttribute("aria-pressed") === "true";
-  const usable = (button) => !button.disabled && !button.closest("[hidden]");
   const inCall = () => hooks.page() === "call";
 
-  registerAction("mute", () => hooks.muteButton.click(), {
-    enabled: () => usable(hooks.muteButton) && !pressed(hooks.muteButton),
-  });
-  registerAction("unmute", () => hooks.muteButton.click(), {
-    enabled: () => usable(hooks.muteButton) && pressed(hooks.muteButton),
-  });
-  registerAction("camera_off", () => hooks.cameraButton.click(), {
-    enabled: () => usable(hooks.cameraButton) && !pressed(hooks.cameraButton),
-  });
-  registerAction("camera_on", () => hooks.cameraButton.click(), {
-    enabled: () => usable(hooks.cameraButton) && pressed(hooks.cameraButton),
-  });
+  // Mute and camera: call-ui.js mountMediaControls registers them with their buttons.
   const setCaptions = (on) => () => {
     hooks.captionShow.checked = on;
     hooks.captionShow.dispatchEvent(new Event("change"));

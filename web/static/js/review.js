@@ -5,15 +5,10 @@
 import { announce, formatDateTime, showView } from "./a11y.js";
 import { ApiError, api } from "./api.js";
 import { $ } from "./dom.js";
+import { mountSignOut, showSignedIn } from "./staff-header.js";
+import { statusLabel } from "./visit-status.js";
 
 const LOW_CONFIDENCE = 0.5;
-const STATUS_LABELS = {
-  scheduled: "Scheduled",
-  waiting: "Waiting",
-  in_call: "In call",
-  ended: "Ended",
-  cancelled: "Cancelled",
-};
 const CONSENT_LABELS = { granted: "Given", declined: "Declined", not_asked: "Not asked" };
 const EXPORTS = [
   ["vtt", "WebVTT captions (.vtt)"],
@@ -208,7 +203,7 @@ async function showTranscript(id) {
   const data = await api(`/api/transcripts/${encodeURIComponent(id)}`);
   const { visit } = data;
   $("fact-scheduled").textContent = formatDateTime(visit.scheduled_at);
-  $("fact-status").textContent = STATUS_LABELS[visit.status] || visit.status;
+  $("fact-status").textContent = statusLabel(visit.status);
   $("fact-consent").textContent = describeConsent(data.consent);
   $("export-links").replaceChildren(...EXPORTS.map(([format, label]) => el("li", {},
     el("a", {
@@ -383,8 +378,8 @@ async function start() {
     }
     return;
   }
-  $("signed-in-as").textContent = `Signed in as ${me.display_name}`;
-  $("signed-in-as").hidden = false;
+  showSignedIn(me);
+  mountSignOut(() => location.assign("/clinician"));
   $("search-form").hidden = false;
   await route();
 }
