@@ -14,11 +14,12 @@ export function $(id) {
 }
 
 /**
- * A new element: `make("p", { className: "hint", text: "..." }, child, ...)`.
+ * A new element: `make("p", { className: "hint", text: "..." }, child, ...)`. A child that
+ * is `null` or `undefined` is left out, so an optional part can be passed as it is.
  * @template {keyof HTMLElementTagNameMap} K
  * @param {K} tag
  * @param {{ className?: string, text?: string, id?: string, attrs?: Record<string, string> }} [options]
- * @param {Array<Node | string>} children
+ * @param {Array<Node | string | null | undefined>} children
  * @returns {HTMLElementTagNameMap[K]}
  */
 export function make(tag, { className, text, id, attrs } = {}, ...children) {
@@ -27,7 +28,7 @@ export function make(tag, { className, text, id, attrs } = {}, ...children) {
   if (id) element.id = id;
   if (text !== undefined) element.textContent = text;
   for (const [name, value] of Object.entries(attrs || {})) element.setAttribute(name, value);
-  element.append(...children);
+  for (const child of children) if (child !== null && child !== undefined) element.append(child);
   return element;
 }
 
