@@ -17,3 +17,11 @@ export const STATUS_LABELS = Object.freeze({
 export function statusLabel(status) {
   return STATUS_LABELS[status] || status;
 }
+
+/**
+ * How the staff pages name a visit's patient (the label is optional when scheduling).
+ * @param {{ patient_label?: string | null }} visit
+ */
+export function patientLabel(visit) {
+  return visit.patient_label || "Unnamed patient";
+}
