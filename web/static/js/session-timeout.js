@@ -8,9 +8,9 @@
 // may call refreshSession() afterwards; otherwise a signed-out page looks again each minute.
 
 import { announce, formatTime } from "./a11y.js";
+import { TimeoutDialog } from "./session-timeout-dialog.js";
 
 const WARN_BEFORE_MS = 120_000; // two minutes: even a tab that wakes late leaves >= 20 s
-const ANNOUNCE_AT_S = [60, 30, 10]; // the countdown is shown every second, said only here
 const MAX_WAIT_MS = 30_000; // short waits that re-read Date.now(): a sleeping tab catches up
 const SIGNED_OUT_RECHECK_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -61,11 +61,10 @@ const kind = KINDS[tag?.dataset.session] || null;
 let phase = "signed-out";
 let expiresAt = null; // the server's expires_at for the session we know
 let deadline = 0; // when it ends, in this browser's Date.now(), measured by the server's clock
-let lastSaid = Infinity; // seconds left at the last announcement
 let timer = null;
 let extending = false;
 let queue = Promise.resolve();
-let ui = null;
+let ui = null; // the TimeoutDialog, made when first needed
 
 // --- talking to the server -------------------------------------------------------------------
 
@@ -107,7 +106,7 @@ async function check() {
   const reply = await ask(kind.statusUrl);
   if (reply.status === 200 && learn(reply)) {
     if (phase === "signed-out" || phase === "expired") {
-      if (ui?.dialog.open) ui.dialog.close();
+      if (ui?.open) ui.close();
       phase = "active";
     }
   }
@@ -117,7 +116,7 @@ async function check() {
 function forget() {
   phase = "signed-out";
   expiresAt = null;
-  if (ui?.dialog.open) ui.dialog.close();
+  if (ui?.open) ui.close();
 }
 
 // --- when to look again ------------------------------------------------------------------------
@@ -144,8 +143,8 @@ async function step() {
     if (status !== 200 && status !== 0) forget();
     else if (deadline - Date.now() <= WARN_BEFORE_MS) showWarning();
   }
-  if (phase === "warning" && deadline - Date.now() > WARN_BEFORE_MS) ui.dialog.close();
-  if (phase === "warning" && !ui.dialog.open) phase = "active";
+  if (phase === "warning" && deadline - Date.now() > WARN_BEFORE_MS) ui.close();
+  if (phase === "warning" && !ui.open) phase = "active";
   if (phase === "warning") updateCountdown();
   schedule();
 }
@@ -174,126 +173,32 @@ export function refreshSession() {
 
 // --- the dialog --------------------------------------------------------------------------------
 
-function element(name, attributes = {}, text = "") {
-  const node = document.createElement(name);
-  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
-  node.textContent = text;
-  return node;
-}
-
-function buildDialog() {
-  const dialog = element("dialog", {
-    class: "session-timeout",
-    "aria-labelledby": "session-timeout-heading",
-  });
-  const heading = element("h2", { id: "session-timeout-heading" });
-  const text = element("p", { id: "session-timeout-text" });
-  // Said at the start and at 60, 30 and 10 seconds; never every second.
-  const news = element("p", { role: "status", class: "visually-hidden" });
-  const error = element("p", { class: "error", role: "alert" });
-
-  const warningActions = element("div", { class: "actions" });
-  const stay = element("button", { type: "button" }, kind.stayLabel);
-  stay.addEventListener("click", extendSession);
-  warningActions.append(stay);
-  if (kind.signOutLabel) {
-    const signOut = element("button", { type: "button", class: "secondary" }, kind.signOutLabel);
-    signOut.addEventListener("click", signOutNow);
-    warningActions.append(signOut);
-  }
-
-  const expiredActions = element("div", { class: "actions" });
-  let signIn = null;
-  if (kind.signInLabel) {
-    signIn = element("a", { class: "button-link", href: kind.signInHref }, kind.signInLabel);
-    expiredActions.append(signIn);
-  }
-  // Closing keeps what is on screen (a call in progress, say) readable.
-  const close = element("button", { type: "button", class: "secondary" }, "Close");
-  close.addEventListener("click", () => dialog.close());
-  expiredActions.append(close);
-
-  dialog.append(heading, text, news, error, warningActions, expiredActions);
-  // Escape means "stay", the safe choice; after the end it just closes the message.
-  dialog.addEventListener("keydown", (event) => {
-    if (event.key !== "Escape" || phase !== "warning") return;
-    event.preventDefault();
-    extendSession();
-  });
-  dialog.addEventListener("cancel", (event) => {
-    if (phase !== "warning") return;
-    event.preventDefault();
-    extendSession();
-  });
-  document.body.append(dialog);
-  return { dialog, heading, text, news, error, stay, signIn, close, warningActions, expiredActions };
-}
-
-function formatLeft(seconds) {
-  const minutes = Math.floor(seconds / 60);
-  const rest = seconds % 60;
-  const parts = [];
-  if (minutes) parts.push(`${minutes} ${minutes === 1 ? "minute" : "minutes"}`);
-  if (rest || !minutes) parts.push(`${rest} ${rest === 1 ? "second" : "seconds"}`);
-  return parts.join(" ");
-}
-
 function secondsLeft() {
   return Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
 }
 
-function say(words) {
-  // Emptied first and filled a moment later, so a region just shown is read out.
-  ui.news.textContent = "";
-  setTimeout(() => {
-    ui.news.textContent = words;
-  }, 100);
+function dialog() {
+  ui ||= new TimeoutDialog(kind, {
+    onStay: extendSession,
+    onSignOut: signOutNow,
+    isWarning: () => phase === "warning",
+  });
+  return ui;
 }
 
 function showWarning() {
-  ui ||= buildDialog();
   phase = "warning";
-  const seconds = secondsLeft();
-  ui.heading.textContent = kind.warningHeading;
-  ui.text.replaceChildren(
-    `${kind.warningText} `,
-    element("strong", { role: "timer" }, formatLeft(seconds)),
-    `. ${kind.stayHint}`,
-  );
-  ui.dialog.removeAttribute("aria-describedby");
-  ui.error.textContent = "";
-  ui.warningActions.hidden = false;
-  ui.expiredActions.hidden = true;
-  if (!ui.dialog.open) ui.dialog.showModal();
-  ui.stay.focus();
-  lastSaid = seconds;
-  say(`${kind.warningText} ${formatLeft(seconds)}. ${kind.stayHint}`);
+  dialog().warn(secondsLeft());
 }
 
 function updateCountdown() {
-  const seconds = secondsLeft();
-  const timerText = ui.text.querySelector('[role="timer"]');
-  if (timerText) timerText.textContent = formatLeft(seconds);
-  const due = ANNOUNCE_AT_S.filter((mark) => seconds <= mark && mark < lastSaid);
-  if (due.length) {
-    lastSaid = Math.min(...due);
-    say(`${formatLeft(seconds)} left.`);
-  }
+  ui.countdown(secondsLeft());
 }
 
 function showExpired() {
-  ui ||= buildDialog();
   phase = "expired";
   clearTimeout(timer);
-  ui.heading.textContent = kind.expiredHeading;
-  ui.text.textContent = kind.expiredText;
-  ui.dialog.setAttribute("aria-describedby", "session-timeout-text");
-  ui.error.textContent = "";
-  ui.news.textContent = "";
-  ui.warningActions.hidden = true;
-  ui.expiredActions.hidden = false;
-  if (!ui.dialog.open) ui.dialog.showModal();
-  (ui.signIn || ui.close).focus();
+  dialog().expired();
   schedule(); // a sign-in elsewhere (or on this page) brings the warnings back
 }
 
@@ -304,7 +209,7 @@ async function extendSession() {
   extending = false;
   if (reply.status === 200 && learn(reply)) {
     phase = "active";
-    ui.dialog.close();
+    ui.close();
     announce(kind.stayedNews(formatTime(new Date(deadline).toISOString())));
     schedule();
     return;
@@ -313,12 +218,11 @@ async function extendSession() {
     showExpired();
     return;
   }
-  ui.error.textContent =
+  ui.failed(
     typeof reply.body?.detail === "string"
       ? `That did not work: ${reply.body.detail}.`
-      : "The server could not be reached. Check your connection and try again.";
-  if (!ui.dialog.open) ui.dialog.showModal(); // a close request may have closed it
-  ui.stay.focus();
+      : "The server could not be reached. Check your connection and try again.",
+  );
 }
 
 async function signOutNow() {
