@@ -1,3 +1,4 @@
+// @ts-check
 // The browser side of the action registry (GET /api/navigation/actions): every action has
 // one id and one handler, whether it comes from a click, a keyboard shortcut or the voice
 // assistant. A page integrates it in a few lines:
@@ -12,8 +13,31 @@
 
 import { api } from "./api.js";
 
+/**
+ * One action of the registry (telehealth/navigation/actions.py, as the API's JSON).
+ * @typedef {object} Action
+ * @property {string} id
+ * @property {string} description
+ * @property {string[]} phrases
+ * @property {string} shortcut as aria-keyshortcuts writes it ("Alt+M")
+ * @property {string[]} pages
+ * @property {boolean} [confirm] asked about before a click or key performs it
+ * @property {boolean} [confirmation_answer] a yes or no answer, not a command
+ *
+ * @typedef {object} Registry
+ * @property {string} wake_phrase
+ * @property {Record<string, { place?: string }>} pages
+ * @property {Action[]} actions
+ * @property {boolean} [voice] false when the server recognizes no speech
+ *
+ * @typedef {"click" | "key" | "voice"} ActionSource
+ * @typedef {(event: { id: string, source: ActionSource, action: Action }) => unknown} ActionHandler
+ */
+
 const REGISTRY_URL = "/api/navigation/actions";
+/** @type {Record<string, string>} */
 const KEY_CODES = { ".": "Period", ",": "Comma", "/": "Slash", ";": "Semicolon" };
+/** @type {Record<string, string>} */
 const KEY_NAMES = {
   ".": "Period",
   ",": "Comma",
@@ -23,13 +47,22 @@ const KEY_NAMES = {
   ArrowRight: "Right arrow",
 };
 
+/** @type {Registry} */
 let registry = { wake_phrase: "assistant", pages: {}, actions: [] };
+/** @type {string | null} */
 let currentPage = null;
+/** @type {Map<string, Action>} */
 const byId = new Map();
+/** @type {Map<string, { handler: ActionHandler, enabled: () => boolean }>} */
 const handlers = new Map();
+/** @type {(action: Action) => Promise<boolean>} */
 let confirmer = (action) => Promise.resolve(window.confirm(`${action.description}?`));
 
-/** Use a registry object (the API's JSON); returns it. For tests and pages without a server. */
+/**
+ * Use a registry object (the API's JSON); returns it. For tests and pages without a server.
+ * @param {Registry} data
+ * @param {{ page?: string | null }} [options]
+ */
 export function useRegistry(data, { page } = {}) {
   registry = data;
   byId.clear();
@@ -38,12 +71,18 @@ export function useRegistry(data, { page } = {}) {
   return registry;
 }
 
-/** Load the registry from the server; `page` is the page or state the user is on. */
+/**
+ * Load the registry from the server; `page` is the page or state the user is on.
+ * @param {{ page?: string | null, url?: string }} [options]
+ */
 export async function loadActions({ page, url = REGISTRY_URL } = {}) {
   return useRegistry(await api(url), { page });
 }
 
-/** The user moved to another page or state ("waiting" -> "call"). */
+/**
+ * The user moved to another page or state ("waiting" -> "call").
+ * @param {string | null} page
+ */
 export function setPage(page) {
   currentPage = page;
 }
@@ -62,18 +101,28 @@ export function wakePhrase() {
   return registry.wake_phrase;
 }
 
-/** "You are in the waiting room." for `page`, from the registry ("" if unknown). */
+/**
+ * "You are in the waiting room." for `page`, from the registry ("" if unknown).
+ * @param {string | null} [page]
+ */
 export function whereText(page = currentPage) {
-  const place = registry.pages[page]?.place;
+  const place = page === null ? undefined : registry.pages[page]?.place;
   return place ? `You are ${place}.` : "";
 }
 
-/** The action with this id, or undefined. */
+/**
+ * The action with this id, or undefined.
+ * @param {string} id
+ */
 export function getAction(id) {
   return byId.get(id);
 }
 
-/** The actions of `page` (yes/no answers only with `includeAnswers`). */
+/**
+ * The actions of `page` (yes/no answers only with `includeAnswers`).
+ * @param {string | null} [page]
+ * @param {{ includeAnswers?: boolean }} [options]
+ */
 export function actionsFor(page = currentPage, { includeAnswers = false } = {}) {
   return registry.actions.filter(
     (action) =>
@@ -85,6 +134,9 @@ export function actionsFor(page = currentPage, { includeAnswers = false } = {}) 
 /**
  * The one handler of action `id`. `enabled` (optional) says whether it applies right now:
  * mute and unmute share Alt+M, and the key performs the one that is enabled.
+ * @param {string} id
+ * @param {ActionHandler} handler
+ * @param {{ enabled?: () => boolean }} [options]
  */
 export function registerAction(id, handler, { enabled } = {}) {
   if (!byId.has(id)) throw new Error(`unknown action ${id}`);
@@ -94,11 +146,15 @@ export function registerAction(id, handler, { enabled } = {}) {
   };
 }
 
-/** How to ask before an action that needs confirmation (click or key): async -> boolean. */
+/**
+ * How to ask before an action that needs confirmation (click or key).
+ * @param {(action: Action) => Promise<boolean>} ask
+ */
 export function setConfirmer(ask) {
   confirmer = ask;
 }
 
+/** @param {Action} action */
 function available(action) {
   return currentPage === null || action.pages.includes(currentPage);
 }
@@ -107,6 +163,8 @@ function available(action) {
  * Perform action `id` from `source` ("click", "key" or "voice"); resolves to whether it ran.
  * An action with `confirm` is asked about first, unless it came by voice (the voice
  * assistant has already had its yes).
+ * @param {string} id
+ * @param {ActionSource} [source]
  */
 export async function perform(id, source = "click") {
   const action = byId.get(id);
@@ -118,7 +176,10 @@ export async function perform(id, source = "click") {
   return true;
 }
 
-/** "Alt+Shift+C" -> { alt, ctrl, shift, meta, code: "KeyC" } (KeyboardEvent.code). */
+/**
+ * "Alt+Shift+C" -> { alt, ctrl, shift, meta, code: "KeyC" } (KeyboardEvent.code).
+ * @param {string} shortcut
+ */
 export function parseShortcut(shortcut) {
   const parts = shortcut.split("+");
   const key = parts.pop() || "+";
@@ -135,7 +196,11 @@ export function parseShortcut(shortcut) {
   };
 }
 
-/** Whether a keydown event is this shortcut (by physical key, so Alt on a Mac works). */
+/**
+ * Whether a keydown event is this shortcut (by physical key, so Alt on a Mac works).
+ * @param {string} shortcut
+ * @param {KeyboardEvent} event
+ */
 export function shortcutMatches(shortcut, event) {
   const wanted = parseShortcut(shortcut);
   return (
@@ -147,13 +212,17 @@ export function shortcutMatches(shortcut, event) {
   );
 }
 
-/** "Alt+ArrowUp" -> "Alt+Up arrow", for people rather than for aria-keyshortcuts. */
+/**
+ * "Alt+ArrowUp" -> "Alt+Up arrow", for people rather than for aria-keyshortcuts.
+ * @param {string} shortcut
+ */
 export function shortcutLabel(shortcut) {
   const parts = shortcut.split("+");
-  const key = parts.pop();
+  const key = parts.pop() || "";
   return [...parts, KEY_NAMES[key] || key].join("+");
 }
 
+/** @param {EventTarget | null} target */
 function isTyping(target) {
   if (!(target instanceof Element)) return false;
   return Boolean(
@@ -165,9 +234,12 @@ function isTyping(target) {
  * Perform the page's actions on their shortcuts, for key presses inside `root`. While the
  * user types in a field, only shortcuts with Alt or Control count (all of ours have one).
  * Returns a function that removes the listener.
+ * @param {Document | HTMLElement} [root]
  */
 export function bindShortcuts(root = document) {
+  /** @param {Event} event */
   const onKeyDown = async (event) => {
+    if (!(event instanceof KeyboardEvent)) return;
     if (event.repeat || event.defaultPrevented) return;
     const candidates = actionsFor(currentPage, { includeAnswers: true }).filter((action) =>
       shortcutMatches(action.shortcut, event),
@@ -186,23 +258,32 @@ export function bindShortcuts(root = document) {
 /**
  * Clicking an element with `data-action="id"` inside `root` performs that action, and the
  * element gets `aria-keyshortcuts` from the registry. Returns a function that unbinds.
+ * @param {Document | HTMLElement} [root]
  */
 export function bindButtons(root = document) {
   for (const element of root.querySelectorAll("[data-action]")) {
-    const action = byId.get(element.dataset.action);
+    const action = byId.get(/** @type {HTMLElement} */ (element).dataset.action || "");
     if (action && !element.hasAttribute("aria-keyshortcuts")) {
       element.setAttribute("aria-keyshortcuts", action.shortcut);
     }
   }
+  /** @param {Event} event */
   const onClick = (event) => {
-    const element = event.target instanceof Element && event.target.closest("[data-action]");
-    if (!element || !root.contains(element) || element.disabled) return;
-    perform(element.dataset.action, "click");
+    const element = event.target instanceof Element
+      ? event.target.closest("[data-action]") : null;
+    if (!(element instanceof HTMLElement) || !root.contains(element)) return;
+    if ("disabled" in element && element.disabled) return;
+    perform(element.dataset.action || "", "click");
   };
   root.addEventListener("click", onClick);
   return () => root.removeEventListener("click", onClick);
 }
 
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {string} [text]
+ */
 function cell(tag, text) {
   const element = document.createElement(tag);
   if (text !== undefined) element.textContent = text;
@@ -212,6 +293,8 @@ function cell(tag, text) {
 /**
  * Fill `container` with the commands of `page`: what each does, what to say, which keys.
  * In a call, says to start each command with the wake phrase.
+ * @param {HTMLElement} container
+ * @param {string | null} [page]
  */
 export function renderHelp(container, page = currentPage) {
   const wake = registry.wake_phrase;
@@ -225,8 +308,9 @@ export function renderHelp(container, page = currentPage) {
     th.scope = "col";
     head.append(th);
   }
-  table.append(cell("thead"));
-  table.tHead.append(head);
+  const thead = cell("thead");
+  thead.append(head);
+  table.append(thead);
   const body = cell("tbody");
   for (const action of actionsFor(page)) {
     const row = cell("tr");

@@ -1,3 +1,4 @@
+// @ts-check
 // The second WebRTC connection of a call: this participant's microphone to the server's
 // speech assistant (telehealth/api/assistant.py, voice/peer.py). The server recognizes the
 // speech (captions reach everyone through the signaling websocket), reports what it heard
@@ -12,10 +13,18 @@ const DISCONNECTED_GRACE_MS = 8000; // "disconnected" often heals by itself
 const MAX_BACKOFF_MS = 30000;
 const MAX_ATTEMPTS = 6; // failed attempts in a row before giving up
 
-/** Answers after which trying again cannot help (401 signed out, 403, 409 closed, 422). */
+/**
+ * Answers after which trying again cannot help (401 signed out, 403, 409 closed, 422).
+ * @type {ReadonlySet<number>}
+ */
 const FINAL_STATUSES = new Set([400, 401, 403, 404, 409, 422]);
 
-/** Wait until ICE gathering is complete, or `timeoutMs` passed (then use what we have). */
+/**
+ * Wait until ICE gathering is complete, or `timeoutMs` passed (then use what we have).
+ * @param {RTCPeerConnection} pc
+ * @param {number} timeoutMs
+ * @returns {Promise<void>}
+ */
 function iceGatheringDone(pc, timeoutMs) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
@@ -45,16 +54,32 @@ function iceGatheringDone(pc, timeoutMs) {
  */
 export class AssistantConnection {
   #events = new Emitter();
+  /** @type {RTCPeerConnection | null} */
   #pc = null;
+  /** @type {RTCDataChannel | null} */
   #channel = null;
   #generation = 0;
   #attempt = 0;
-  #retryTimer = null;
-  #graceTimer = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #retryTimer = undefined;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #graceTimer = undefined;
   #closed = false;
 
+  /** @type {string[]} */
   #unsent = [];
 
+  /**
+   * @param {object} options
+   * @param {string} options.visitId
+   * @param {MediaStreamTrack | null} [options.track]
+   * @param {MediaStream | null} [options.stream]
+   * @param {RTCIceServer[]} [options.iceServers]
+   * @param {HTMLAudioElement | null} [options.audio]
+   * @param {string} [options.mode] "captions", "intake" or "commands"
+   * @param {string | null} [options.language] null: the server's default
+   * @param {() => Record<string, unknown>} [options.offerFields]
+   */
   constructor({
     visitId, track, stream, iceServers, audio, mode = "captions", language = null, offerFields,
   }) {
@@ -68,18 +93,30 @@ export class AssistantConnection {
     // More fields for each offer, asked afresh on every (re)connection: () => object.
     this.offerFields = offerFields || (() => ({}));
     this.state = "idle";
+    /** @type {{ engine: string, model: string, language: string } | null} */
     this.answer = null;
   }
 
+  /**
+   * Call `handler` with every event of `type`; chainable.
+   * @param {string} type
+   * @param {(detail: any) => void} handler
+   * @returns {this}
+   */
   on(type, handler) {
     this.#events.on(type, handler);
     return this;
   }
 
+  /**
+   * @param {string} type
+   * @param {unknown} detail
+   */
   #emit(type, detail) {
     this.#events.emit(type, detail);
   }
 
+  /** @param {string} state */
   #setState(state) {
     if (this.state === state) return;
     this.state = state;
@@ -101,6 +138,7 @@ export class AssistantConnection {
   /**
    * Send a JSON message to the assistant on the data channel; kept (at most 16) until the
    * channel opens. Messages of a connection that fails are not re-sent on the next one.
+   * @param {Record<string, unknown>} message
    */
   send(message) {
     const text = JSON.stringify(message);
@@ -108,7 +146,10 @@ export class AssistantConnection {
     else if (this.#unsent.length < 16) this.#unsent.push(text);
   }
 
-  /** Speak another language: reconnect with it (null: the server's default). */
+  /**
+   * Speak another language: reconnect with it (null: the server's default).
+   * @param {string | null} language
+   */
   setLanguage(language) {
     this.language = language || null;
     if (!this.#closed) this.open();
@@ -125,8 +166,8 @@ export class AssistantConnection {
     this.#generation += 1;
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#graceTimer);
-    this.#retryTimer = null;
-    this.#graceTimer = null;
+    this.#retryTimer = undefined;
+    this.#graceTimer = undefined;
     if (this.#channel) this.#channel.close();
     if (this.#pc) this.#pc.close();
     this.#channel = null;
@@ -142,7 +183,7 @@ export class AssistantConnection {
     this.#setState("connecting");
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.#pc = pc;
-    if (this.track) pc.addTrack(this.track, this.stream);
+    if (this.track && this.stream) pc.addTrack(this.track, this.stream);
     else pc.addTransceiver("audio", { direction: "recvonly" });
     // Created before the offer, so the offer carries the data channel (SCTP) section.
     const channel = pc.createDataChannel("assistant");
@@ -169,7 +210,8 @@ export class AssistantConnection {
     try {
       await pc.setLocalDescription(await pc.createOffer());
       await iceGatheringDone(pc, GATHER_TIMEOUT_MS);
-      if (!current()) return;
+      if (!current() || !pc.localDescription) return;
+      /** @type {Record<string, unknown>} */
       const body = {
         ...this.offerFields(),
         sdp: pc.localDescription.sdp,
@@ -195,6 +237,7 @@ export class AssistantConnection {
     this.#emit("ready", this.answer);
   }
 
+  /** @param {unknown} data */
   #receive(data) {
     if (typeof data !== "string") return;
     let message;
@@ -206,9 +249,10 @@ export class AssistantConnection {
     if (message && typeof message.type === "string") this.#emit(message.type, message);
   }
 
+  /** @param {RTCPeerConnectionState} state */
   #onConnectionState(state) {
     clearTimeout(this.#graceTimer);
-    this.#graceTimer = null;
+    this.#graceTimer = undefined;
     if (state === "connected") {
       this.#attempt = 0;
       this.#setState("connected");
@@ -219,10 +263,16 @@ export class AssistantConnection {
     }
   }
 
+  /** @param {string} detail */
   #lost(detail) {
     this.#failed(0, detail, false);
   }
 
+  /**
+   * @param {number} status the HTTP status of the refusal; 0: the link failed
+   * @param {string} detail
+   * @param {boolean} final
+   */
   #failed(status, detail, final) {
     this.#teardown();
     const giveUp = final || this.#attempt >= MAX_ATTEMPTS;

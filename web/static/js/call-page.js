@@ -1,3 +1,4 @@
+// @ts-check
 // The call page controller shared by the patient's page (join.js) and the clinician's
 // (clinician-call.js): the signaling connection, the media links and their tiles, the
 // names of the others, chat, captions, the events every call page handles the same way,
@@ -32,12 +33,13 @@ export class CallPage {
    */
   constructor({ visitId, localStream, iceServers, texts, hooks = {} }) {
     this.texts = texts;
-    this.names = new Map(); // peer id -> display name
+    /** @type {Map<string, string>} peer id -> display name */
+    this.names = new Map();
     this.finished = false;
     this.reconnecting = false; // a dropped connection is being resumed
     this.localStream = localStream;
     this.signaling = new SignalingClient(visitId);
-    this.tiles = new RemoteTiles($("remote-tiles"), $("play-sound"));
+    this.tiles = new RemoteTiles($("remote-tiles"), /** @type {HTMLButtonElement} */ ($("play-sound")));
     const remotesChanged = () => hooks.remotesChanged?.(this.tiles.tiles.size);
     this.call = new CallSession({
       signaling: this.signaling,
@@ -67,15 +69,19 @@ export class CallPage {
         announce("Reconnecting…");
       });
     mountChat({
-      form: $("chat-form"), input: $("chat-input"), log: $("chat-log"), signaling: this.signaling,
+      form: /** @type {HTMLFormElement} */ ($("chat-form")),
+      input: /** @type {HTMLInputElement} */ ($("chat-input")),
+      log: $("chat-log"),
+      signaling: this.signaling,
     });
     this.captions = mountCaptions({ signaling: this.signaling });
   }
 
-  // The browser tests look at the media link through this one hook.
+  // The browser tests look at the media link through this one hook; it is no part of
+  // Window's type, so it is declared here.
   #exposeForTests() {
     const page = this;
-    window.__call = {
+    /** @type {Window & { __call?: object }} */ (window).__call = {
       get pc() {
         return page.call.primary ? page.call.primary.pc : null;
       },
@@ -87,7 +93,12 @@ export class CallPage {
     };
   }
 
-  /** Also handle signaling messages of `type` (after the shared handling); chainable. */
+  /**
+   * Also handle signaling messages of `type` (after the shared handling); chainable.
+   * @param {string} type
+   * @param {(message: any) => void} handler
+   * @returns {this}
+   */
   on(type, handler) {
     this.signaling.on(type, handler);
     return this;
@@ -97,27 +108,39 @@ export class CallPage {
     this.signaling.connect();
   }
 
+  /** @param {string} peerId */
   nameOf(peerId) {
     return this.names.get(peerId) || this.texts.otherName;
   }
 
-  /** Remember who `peer` is, for tiles, announcements and the media link. */
+  /**
+   * Remember who `peer` is, for tiles, announcements and the media link.
+   * @param {{ peer_id: string, name: string, role: string }} peer
+   */
   notePeer(peer) {
     this.names.set(peer.peer_id, peer.name);
     this.call.notePeer(peer);
     this.tiles.setName(peer.peer_id, peer.name);
   }
 
-  /** "Reconnected." once after a resumed connection, else `otherwise`. */
+  /**
+   * "Reconnected." once after a resumed connection, else `otherwise`.
+   * @param {string} otherwise
+   */
   connectedText(otherwise) {
     const text = this.reconnecting ? "Reconnected." : otherwise;
     this.reconnecting = false;
     return text;
   }
 
-  /** Caption our own speech (once somebody else is in the call). */
+  /**
+   * Caption our own speech (once somebody else is in the call).
+   * @param {string} visitId
+   */
   startSpeechCaptions(visitId) {
-    this.captions.speech.start({ visitId, stream: this.localStream, iceServers: this.call.iceServers });
+    this.captions.speech.start({
+      visitId, stream: this.localStream, iceServers: this.call.iceServers,
+    });
   }
 
   /** Close media, captions and the connection; false if it was finished already. */

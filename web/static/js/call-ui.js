@@ -1,3 +1,4 @@
+// @ts-check
 // Pieces of the call view shared by the clinician's and the patient's pages: video
 // tiles, the mute and camera buttons, chat and confirm dialogs (captions: captions.js).
 
@@ -6,18 +7,38 @@ import { getAction, registerAction } from "./actions.js";
 
 const MAX_LOG_ITEMS = 500;
 
+/** @typedef {import("./signaling.js").SignalingClient} SignalingClient */
+/**
+ * @typedef {object} Tile
+ * @property {string} peerId
+ * @property {HTMLElement} figure
+ * @property {HTMLVideoElement} video
+ * @property {HTMLElement} caption
+ * @property {boolean} audioOn
+ * @property {boolean} videoOn
+ * @property {string} connection the RTCPeerConnection's state ("" until known)
+ */
+
+/**
+ * @param {HTMLElement} list
+ * @param {HTMLElement} item
+ */
 function appendBounded(list, item) {
   list.append(item);
-  while (list.children.length > MAX_LOG_ITEMS) list.firstElementChild.remove();
+  while (list.children.length > MAX_LOG_ITEMS) list.firstElementChild?.remove();
   list.scrollTop = list.scrollHeight;
 }
 
-/** Play a video element; browsers may refuse sound until the user has interacted. */
+/**
+ * Play a video element; browsers may refuse sound until the user has interacted.
+ * @param {HTMLVideoElement} video
+ * @param {() => void} onBlocked
+ */
 function play(video, onBlocked) {
   const attempt = video.play();
   if (attempt && typeof attempt.catch === "function") {
-    attempt.catch((error) => {
-      if (error && error.name === "NotAllowedError") onBlocked();
+    attempt.catch((/** @type {unknown} */ error) => {
+      if (error instanceof DOMException && error.name === "NotAllowedError") onBlocked();
     });
   }
 }
@@ -27,10 +48,16 @@ function play(video, onBlocked) {
  * browser blocks playback with sound until a click.
  */
 export class RemoteTiles {
+  /**
+   * @param {HTMLElement} container
+   * @param {HTMLButtonElement} playButton
+   */
   constructor(container, playButton) {
     this.container = container;
     this.playButton = playButton;
+    /** @type {Map<string, Tile>} */
     this.tiles = new Map();
+    /** @type {Map<string, string>} peer id -> display name */
     this.names = new Map();
     playButton.addEventListener("click", () => {
       for (const tile of this.tiles.values()) tile.video.play().catch(() => {});
@@ -38,12 +65,17 @@ export class RemoteTiles {
     });
   }
 
+  /**
+   * @param {string} peerId
+   * @param {string} name
+   */
   setName(peerId, name) {
     this.names.set(peerId, name);
     const tile = this.tiles.get(peerId);
     if (tile) this.#describe(tile);
   }
 
+  /** @param {Tile} tile */
   #describe(tile) {
     const name = this.names.get(tile.peerId) || "Other participant";
     const notes = [];
@@ -55,6 +87,7 @@ export class RemoteTiles {
     tile.caption.textContent = notes.length ? `${name} (${notes.join(", ")})` : name;
   }
 
+  /** @param {string} peerId */
   #ensure(peerId) {
     let tile = this.tiles.get(peerId);
     if (tile) return tile;
@@ -73,6 +106,10 @@ export class RemoteTiles {
     return tile;
   }
 
+  /**
+   * @param {string} peerId
+   * @param {MediaStream} stream
+   */
   show(peerId, stream) {
     const tile = this.#ensure(peerId);
     if (tile.video.srcObject !== stream) tile.video.srcObject = stream;
@@ -81,6 +118,11 @@ export class RemoteTiles {
     });
   }
 
+  /**
+   * @param {string} peerId
+   * @param {boolean} audio
+   * @param {boolean} video
+   */
   setMediaState(peerId, audio, video) {
     const tile = this.#ensure(peerId);
     tile.audioOn = audio;
@@ -88,6 +130,10 @@ export class RemoteTiles {
     this.#describe(tile);
   }
 
+  /**
+   * @param {string} peerId
+   * @param {string} state
+   */
   setConnectionState(peerId, state) {
     const tile = this.tiles.get(peerId);
     if (!tile) return;
@@ -95,6 +141,7 @@ export class RemoteTiles {
     this.#describe(tile);
   }
 
+  /** @param {string} peerId */
   remove(peerId) {
     const tile = this.tiles.get(peerId);
     if (!tile) return;
@@ -108,7 +155,12 @@ export class RemoteTiles {
   }
 }
 
-/** Toggle button `button` performs one of two opposite registry actions (one shortcut). */
+/**
+ * Toggle button `button` performs one of two opposite registry actions (one shortcut).
+ * @param {HTMLButtonElement} button
+ * @param {string} whenOff the action while not pressed
+ * @param {string} whenOn the action while pressed
+ */
 function registerToggle(button, whenOff, whenOn) {
   const usable = () => !button.disabled && !button.closest("[hidden]");
   const pressed = () => button.getAttribute("aria-pressed") === "true";
@@ -121,6 +173,10 @@ function registerToggle(button, whenOff, whenOn) {
  * The Mute and Camera off toggle buttons (aria-pressed), performed also by the registry's
  * mute/unmute and camera_off/camera_on actions (their shortcuts, and voice).
  * `getCall()` is the CallSession, or anything with setAudio/setVideo.
+ * @param {object} options
+ * @param {HTMLButtonElement} options.muteButton
+ * @param {HTMLButtonElement} options.cameraButton
+ * @param {() => ({ setAudio(on: boolean): void, setVideo(on: boolean): void } | null | undefined)} options.getCall
  */
 export function mountMediaControls({ muteButton, cameraButton, getCall }) {
   muteButton.setAttribute("aria-pressed", "false");
@@ -141,7 +197,14 @@ export function mountMediaControls({ muteButton, cameraButton, getCall }) {
   registerToggle(cameraButton, "camera_off", "camera_on");
 }
 
-/** The chat panel: a role="log" region of messages and a form. */
+/**
+ * The chat panel: a role="log" region of messages and a form.
+ * @param {object} options
+ * @param {HTMLFormElement} options.form
+ * @param {HTMLInputElement | HTMLTextAreaElement} options.input
+ * @param {HTMLElement} options.log
+ * @param {SignalingClient} options.signaling
+ */
 export function mountChat({ form, input, log, signaling }) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -156,7 +219,7 @@ export function mountChat({ form, input, log, signaling }) {
       announce("Not connected: your message was not sent. Try again in a moment.");
     }
   });
-  signaling.on("chat", (message) => {
+  signaling.on("chat", (/** @type {{ from: string, name: string, text: string }} */ message) => {
     const item = document.createElement("p");
     const from = document.createElement("span");
     from.className = "from";
@@ -173,6 +236,8 @@ export function mountChat({ form, input, log, signaling }) {
 /**
  * Ask a yes/no question in a modal <dialog>; resolve true if confirmed.
  * The dialog's buttons carry value="confirm" / value="cancel".
+ * @param {HTMLDialogElement} dialog
+ * @returns {Promise<boolean>}
  */
 export function confirmWith(dialog) {
   return new Promise((resolve) => {

@@ -1,3 +1,4 @@
+// @ts-check
 // WebRTC for a visit: one RTCPeerConnection per other peer in the room, negotiated in
 // the "perfect negotiation" style (either side may (re)negotiate; the polite side yields
 // on a collision), trickle ICE over the signaling connection, and mute/camera toggles
@@ -5,13 +6,26 @@
 
 // The SDP origin line's session id changes only when the other side starts a new
 // RTCPeerConnection (a reload, a fresh join): then our old connection is useless.
+/** @param {string | undefined} sdp */
 function sdpSessionId(sdp) {
   const match = /^o=\S+ (\d+) /m.exec(sdp || "");
   return match ? match[1] : null;
 }
 
+/** @typedef {import("./signaling.js").SignalingClient} SignalingClient */
+
 /** The connection to one other peer. */
 class PeerLink {
+  /**
+   * @param {object} options
+   * @param {string} options.peerId
+   * @param {boolean} options.polite whether we yield when both sides offer at once
+   * @param {RTCIceServer[]} options.iceServers
+   * @param {MediaStream | null} options.localStream
+   * @param {SignalingClient} options.signaling
+   * @param {(link: PeerLink) => void} options.onTrack
+   * @param {(link: PeerLink) => void} options.onState
+   */
   constructor({ peerId, polite, iceServers, localStream, signaling, onTrack, onState }) {
     this.peerId = peerId;
     this.polite = polite;
@@ -21,15 +35,14 @@ class PeerLink {
     this.onTrack = onTrack;
     this.onState = onState;
     this.remoteStream = new MediaStream();
-    this.pc = null;
     this.makingOffer = false;
     this.ignoreOffer = false;
-    this.#createPeerConnection();
+    this.pc = this.#createPeerConnection();
   }
 
+  /** A new RTCPeerConnection for this peer, with our tracks; the caller makes it current. */
   #createPeerConnection() {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
-    this.pc = pc;
     this.makingOffer = false;
     this.ignoreOffer = false;
     for (const track of this.remoteStream.getTracks()) this.remoteStream.removeTrack(track);
@@ -38,7 +51,7 @@ class PeerLink {
         ? this.localStream.getTracks().find((t) => t.kind === kind)
         : undefined;
       // Without a local device we still want to receive the other side's media.
-      if (track) pc.addTrack(track, this.localStream);
+      if (track && this.localStream) pc.addTrack(track, this.localStream);
       else pc.addTransceiver(kind, { direction: "recvonly" });
     }
     pc.addEventListener("track", ({ track }) => {
@@ -54,7 +67,7 @@ class PeerLink {
       try {
         this.makingOffer = true;
         await pc.setLocalDescription();
-        this.signaling.offer(this.peerId, pc.localDescription.sdp);
+        if (pc.localDescription) this.signaling.offer(this.peerId, pc.localDescription.sdp);
       } catch (error) {
         console.warn("could not make an offer", error);
       } finally {
@@ -70,16 +83,22 @@ class PeerLink {
       if (pc.connectionState === "failed") pc.restartIce();
       this.onState(this);
     });
+    return pc;
   }
 
   /** Start a fresh RTCPeerConnection (the other side started a new one). */
   renew() {
     const old = this.pc;
-    this.#createPeerConnection();
+    this.pc = this.#createPeerConnection();
     old.close();
     this.onState(this);
   }
 
+  /**
+   * Apply the other side's offer or answer (and answer an offer).
+   * @param {"offer" | "answer"} type
+   * @param {string} sdp
+   */
   async handleDescription(type, sdp) {
     const pc = this.pc;
     if (type === "offer" && pc.remoteDescription) {
@@ -95,10 +114,11 @@ class PeerLink {
     await current.setRemoteDescription({ type, sdp });
     if (type === "offer") {
       await current.setLocalDescription();
-      this.signaling.answer(this.peerId, current.localDescription.sdp);
+      if (current.localDescription) this.signaling.answer(this.peerId, current.localDescription.sdp);
     }
   }
 
+  /** @param {RTCIceCandidateInit | null} candidate null: the other side has no more */
   async handleCandidate(candidate) {
     try {
       await this.pc.addIceCandidate(candidate || undefined);
@@ -129,6 +149,15 @@ class PeerLink {
  * `onConnectionState(peerId, state)` when a connection's state changes.
  */
 export class CallSession {
+  /**
+   * @param {object} options
+   * @param {SignalingClient} options.signaling
+   * @param {MediaStream | null} options.localStream
+   * @param {RTCIceServer[]} [options.iceServers]
+   * @param {(peerId: string, stream: MediaStream) => void} [options.onRemote]
+   * @param {(peerId: string) => void} [options.onRemoteGone]
+   * @param {(peerId: string, state: RTCPeerConnectionState) => void} [options.onConnectionState]
+   */
   constructor({ signaling, localStream, iceServers, onRemote, onRemoteGone, onConnectionState }) {
     this.signaling = signaling;
     this.localStream = localStream;
@@ -136,7 +165,9 @@ export class CallSession {
     this.onRemote = onRemote || (() => {});
     this.onRemoteGone = onRemoteGone || (() => {});
     this.onConnectionState = onConnectionState || (() => {});
+    /** @type {Map<string, PeerLink>} */
     this.links = new Map();
+    /** @type {Map<string, string>} peer id -> role */
     this.roles = new Map();
     this.audio = true;
     this.video = true;
@@ -145,23 +176,29 @@ export class CallSession {
     signaling.on("ice", (m) => this.#link(m.from)?.handleCandidate(m.candidate));
   }
 
-  /** Remember a peer's role (it decides who is polite). */
+  /**
+   * Remember a peer's role (it decides who is polite).
+   * @param {{ peer_id: string, role: string }} summary
+   */
   notePeer(summary) {
     this.roles.set(summary.peer_id, summary.role);
   }
 
   // Clinicians never yield; everybody else yields to a clinician, and between two
   // non-clinicians the smaller peer id yields, so exactly one side of a pair is polite.
+  /** @param {string} peerId */
   #isPolite(peerId) {
     if (this.signaling.role === "clinician") return false;
     if (this.roles.get(peerId) === "clinician") return true;
     return String(this.signaling.peerId) < String(peerId);
   }
 
+  /** @param {string} peerId */
   #link(peerId) {
     return this.links.get(peerId);
   }
 
+  /** @param {string} peerId */
   #ensureLink(peerId) {
     let link = this.links.get(peerId);
     if (!link) {
@@ -180,16 +217,27 @@ export class CallSession {
     return link;
   }
 
-  /** Start media with a peer; our side makes the first offer. */
+  /**
+   * Start media with a peer; our side makes the first offer.
+   * @param {string} peerId
+   */
   connectTo(peerId) {
     if (!this.links.has(peerId)) this.#ensureLink(peerId);
   }
 
-  /** A peer's signaling is back after a drop. */
+  /**
+   * A peer's signaling is back after a drop.
+   * @param {string} peerId
+   */
   peerBack(peerId) {
     this.#link(peerId)?.resendPendingOffer();
   }
 
+  /**
+   * @param {string | undefined} peerId
+   * @param {"offer" | "answer"} type
+   * @param {string} sdp
+   */
   async #onDescription(peerId, type, sdp) {
     if (!peerId) return;
     if (type === "answer" && !this.links.has(peerId)) return;
@@ -200,7 +248,10 @@ export class CallSession {
     }
   }
 
-  /** Stop media with a peer that left. */
+  /**
+   * Stop media with a peer that left.
+   * @param {string} peerId
+   */
   drop(peerId) {
     const link = this.links.get(peerId);
     if (!link) return;
@@ -215,14 +266,20 @@ export class CallSession {
     for (const track of this.localStream.getVideoTracks()) track.enabled = this.video;
   }
 
-  /** Mute or unmute the microphone and tell the room. */
+  /**
+   * Mute or unmute the microphone and tell the room.
+   * @param {boolean} on
+   */
   setAudio(on) {
     this.audio = on;
     this.#applyTrackState();
     this.signaling.mediaState(this.audio, this.video);
   }
 
-  /** Turn the camera on or off and tell the room. */
+  /**
+   * Turn the camera on or off and tell the room.
+   * @param {boolean} on
+   */
   setVideo(on) {
     this.video = on;
     this.#applyTrackState();
@@ -244,7 +301,10 @@ export class CallSession {
   }
 }
 
-/** Stop every track of a stream (ending the call or leaving the page). */
+/**
+ * Stop every track of a stream (ending the call or leaving the page).
+ * @param {MediaStream | null | undefined} stream
+ */
 export function stopStream(stream) {
   if (!stream) return;
   for (const track of stream.getTracks()) track.stop();

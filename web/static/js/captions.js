@@ -50,10 +50,15 @@ export class CaptionsView {
     signaling.on("caption", (caption) => this.show(/** @type {Caption} */ (caption)));
   }
 
+  /** @param {Caption} caption */
   #speakerName(caption) {
     return caption.speaker === this.signaling.peerId ? "You" : caption.speaker_name;
   }
 
+  /**
+   * @param {HTMLElement} element
+   * @param {Caption} caption
+   */
   #line(element, caption) {
     const speaker = document.createElement("span");
     speaker.className = "speaker";
@@ -64,13 +69,17 @@ export class CaptionsView {
     element.replaceChildren(speaker, text);
   }
 
-  /** Show one `caption` message: a partial provisionally, a final in the log. */
+  /**
+   * Show one `caption` message: a partial provisionally, a final in the log.
+   * @param {Caption} caption
+   */
   show(caption) {
     if (!caption || typeof caption.segment_id !== "string") return;
     if (caption.final) this.#final(caption);
     else this.#partial(caption);
   }
 
+  /** @param {Caption} caption */
   #final(caption) {
     this.#dropPartial(caption.speaker, caption.segment_id);
     const text = (caption.text || "").trim();
@@ -78,7 +87,7 @@ export class CaptionsView {
     const known = this.finals.get(caption.segment_id);
     if (known) {
       // The same final again (a replay after a reconnect): no second announcement.
-      if (known.querySelector(".text").textContent !== text) this.#line(known, caption);
+      if (known.querySelector(".text")?.textContent !== text) this.#line(known, caption);
       return;
     }
     const item = document.createElement("p");
@@ -91,17 +100,17 @@ export class CaptionsView {
     log.append(item);
     this.finals.set(caption.segment_id, item);
     while (log.children.length > MAX_LOG_ITEMS) {
-      const oldest = log.firstElementChild;
-      this.finals.delete(oldest.dataset.segmentId);
+      const oldest = /** @type {HTMLElement} */ (log.firstElementChild);
+      this.finals.delete(oldest.dataset.segmentId || "");
       oldest.remove();
     }
-    if (this.finals.size > MAX_REMEMBERED_FINALS) {
-      this.finals.delete(this.finals.keys().next().value);
-    }
+    const first = this.finals.keys().next().value;
+    if (this.finals.size > MAX_REMEMBERED_FINALS && first !== undefined) this.finals.delete(first);
     // Follow the conversation unless the viewer scrolled up to read back.
     if (atBottom) log.scrollTop = log.scrollHeight;
   }
 
+  /** @param {Caption} caption */
   #partial(caption) {
     if (this.finals.has(caption.segment_id)) return; // late: its final is already shown
     const text = (caption.text || "").trim();
@@ -111,7 +120,7 @@ export class CaptionsView {
       const element = document.createElement("p");
       element.className = "caption partial";
       this.el.partials.append(element);
-      entry = { element, timer: null, segmentId: null };
+      entry = { element, timer: undefined, segmentId: null };
       this.partials.set(caption.speaker, entry);
     }
     entry.segmentId = caption.segment_id;
@@ -122,6 +131,10 @@ export class CaptionsView {
   }
 
   // A speaker's final replaces their provisional line (of that segment, or any with null).
+  /**
+   * @param {string} speaker
+   * @param {string | null} segmentId
+   */
   #dropPartial(speaker, segmentId) {
     const entry = this.partials.get(speaker);
     if (!entry || (segmentId !== null && entry.segmentId !== segmentId)) return;

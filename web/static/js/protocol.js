@@ -38,7 +38,7 @@ export const CLOSE_MESSAGES = Object.freeze({
   [CLOSE.SLOW_CONSUMER]: "The connection could not keep up; the connection was closed.",
 });
 
-/** Close codes after which reconnecting cannot help. */
+/** Close codes after which reconnecting cannot help. @type {ReadonlySet<number>} */
 export const FINAL_CODES = new Set([
   CLOSE.NORMAL,
   CLOSE.BAD_MESSAGE,
@@ -61,5 +61,8 @@ export const SERVER_MESSAGES = Object.freeze([
   "error",
 ]);
 
-/** Server messages after which the session is over, whatever the close code. */
+/**
+ * Server messages after which the session is over, whatever the close code.
+ * @type {ReadonlySet<string>}
+ */
 export const FINAL_MESSAGES = new Set(["call_ended", "denied", "bye"]);

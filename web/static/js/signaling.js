@@ -1,3 +1,4 @@
+// @ts-check
 // Websocket client of the visit signaling protocol (see signaling/messages.py and
 // signaling/server_messages.py): hello with resume, heartbeat, reconnect with backoff,
 // and one send helper per client message.
@@ -13,6 +14,7 @@ const MAX_BACKOFF_MS = 10000;
 const MAX_ATTEMPTS = 20;
 
 // After these the server will not take the resume token again: forget it.
+/** @type {ReadonlySet<number>} */
 const FORGET_TOKEN_CODES = new Set([CLOSE.UNAUTHENTICATED, CLOSE.FORBIDDEN, CLOSE.VISIT_CLOSED]);
 
 export { CLOSE_MESSAGES };
@@ -27,21 +29,29 @@ export { CLOSE_MESSAGES };
  * the same place in the visit within the server's grace period.
  */
 export class SignalingClient {
+  /** @type {string} */
   #visitId;
   #events = new Emitter();
+  /** @type {WebSocket | null} */
   #ws = null;
   #stopped = false;
   #finished = false;
   #attempt = 0;
-  #pingTimer = null;
-  #retryTimer = null;
-  #connectTimer = null;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  #pingTimer = undefined;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #retryTimer = undefined;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #connectTimer = undefined;
   #lastHeard = 0;
   #intervalMs = MAX_PING_INTERVAL_MS;
 
+  /** @param {string} visitId */
   constructor(visitId) {
     this.#visitId = visitId;
+    /** @type {string | null} our peer id in the room, once welcomed */
     this.peerId = null;
+    /** @type {string | null} "patient" or "clinician", once welcomed */
     this.role = null;
   }
 
@@ -54,11 +64,22 @@ export class SignalingClient {
     return this.#ws !== null && this.#ws.readyState === WebSocket.OPEN && this.peerId !== null;
   }
 
+  /**
+   * Call `handler` with every message of `type` (or this client's own events); chainable.
+   * Messages are as the server sends them (signaling/server_messages.py).
+   * @param {string} type
+   * @param {(message: any) => void} handler
+   * @returns {this}
+   */
   on(type, handler) {
     this.#events.on(type, handler);
     return this;
   }
 
+  /**
+   * @param {string} type
+   * @param {unknown} detail
+   */
   #emit(type, detail) {
     this.#events.emit(type, detail);
   }
@@ -78,6 +99,7 @@ export class SignalingClient {
     this.peerId = null;
     this.#connectTimer = setTimeout(() => this.#drop(ws, CLOSE.TIMEOUT), CONNECT_TIMEOUT_MS);
     ws.addEventListener("open", () => {
+      /** @type {{ type: "hello", version: number, resume_token?: string }} */
       const hello = { type: "hello", version: PROTOCOL_VERSION };
       const token = this.#readToken();
       if (token) hello.resume_token = token;
@@ -91,6 +113,10 @@ export class SignalingClient {
     });
   }
 
+  /**
+   * @param {WebSocket} ws
+   * @param {MessageEvent} event
+   */
   #receive(ws, event) {
     if (this.#ws !== ws || typeof event.data !== "string") return;
     let message;
@@ -118,6 +144,7 @@ export class SignalingClient {
     this.#emit(message.type, message);
   }
 
+  /** @param {WebSocket} ws */
   #startHeartbeat(ws) {
     clearInterval(this.#pingTimer);
     this.#pingTimer = setInterval(() => {
@@ -132,6 +159,10 @@ export class SignalingClient {
   }
 
   // Abandon a socket that stopped answering and go through the normal close path.
+  /**
+   * @param {WebSocket} ws
+   * @param {number} code
+   */
   #drop(ws, code) {
     if (this.#ws !== ws) return;
     this.#ws = null;
@@ -143,6 +174,10 @@ export class SignalingClient {
     this.#closed(code, "");
   }
 
+  /**
+   * @param {number} code
+   * @param {string} reason
+   */
   #closed(code, reason) {
     clearInterval(this.#pingTimer);
     clearTimeout(this.#connectTimer);
@@ -175,6 +210,7 @@ export class SignalingClient {
     }
   }
 
+  /** @param {string | null} token */
   #writeToken(token) {
     try {
       if (token) sessionStorage.setItem(this.#tokenKey, token);
@@ -184,6 +220,7 @@ export class SignalingClient {
     }
   }
 
+  /** @param {Record<string, unknown>} message */
   #sendRaw(message) {
     const ws = this.#ws;
     if (ws === null || ws.readyState !== WebSocket.OPEN) return false;
@@ -191,37 +228,63 @@ export class SignalingClient {
     return true;
   }
 
-  /** Send a message once joined; returns false if the connection is not up. */
+  /**
+   * Send a message once joined; returns false if the connection is not up.
+   * @param {Record<string, unknown>} message
+   */
   send(message) {
     return this.peerId !== null && this.#sendRaw(message);
   }
 
+  /** @param {string} peerId */
   admit(peerId) {
     return this.send({ type: "admit", peer_id: peerId });
   }
 
+  /**
+   * @param {string} peerId
+   * @param {string} [reason]
+   */
   deny(peerId, reason) {
+    /** @type {{ type: "deny", peer_id: string, reason?: string }} */
     const message = { type: "deny", peer_id: peerId };
     if (reason) message.reason = reason;
     return this.send(message);
   }
 
+  /**
+   * @param {string} to
+   * @param {string} sdp
+   */
   offer(to, sdp) {
     return this.send({ type: "offer", to, sdp });
   }
 
+  /**
+   * @param {string} to
+   * @param {string} sdp
+   */
   answer(to, sdp) {
     return this.send({ type: "answer", to, sdp });
   }
 
+  /**
+   * @param {string} to
+   * @param {RTCIceCandidateInit | null} candidate
+   */
   ice(to, candidate) {
     return this.send({ type: "ice", to, candidate });
   }
 
+  /** @param {string} text */
   chat(text) {
     return this.send({ type: "chat", text });
   }
 
+  /**
+   * @param {boolean} audio
+   * @param {boolean} video
+   */
   mediaState(audio, video) {
     return this.send({ type: "media_state", audio, video });
   }

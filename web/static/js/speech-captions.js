@@ -1,3 +1,4 @@
+// @ts-check
 // Captioning of the viewer's own speech in a call page, through the speech assistant
 // (assistant.js): the "Language you speak" select and a note saying what is happening.
 
@@ -29,12 +30,19 @@ export const SPEECH_LANGUAGES = [
 const DEFAULT_LANGUAGE = ""; // the clinic's usual language (the server's setting)
 const NOT_CAPTIONED = "off";
 
-/** The English name of a language code ("fr" -> "French"), for messages. */
+/**
+ * The English name of a language code ("fr" -> "French"), for messages.
+ * @param {string} code
+ */
 export function languageName(code) {
   const found = SPEECH_LANGUAGES.find(([value]) => value === code);
   return found ? found[1].replace(/ \(.*\)$/, "") : code;
 }
 
+/**
+ * What went wrong with captioning one's speech, in words (an assistant "problem" event).
+ * @param {{ status: number, detail: string, language: string | null }} problem
+ */
 function describeProblem({ status, detail, language }) {
   if (status === 422) {
     const what = language ? languageName(language) : "the clinic's usual language";
@@ -52,11 +60,22 @@ function describeProblem({ status, detail, language }) {
  * Call `start({visitId, stream, iceServers})` once in the call and `close()` at its end.
  */
 export class SpeechCaptions {
+  /**
+   * @param {object} elements
+   * @param {HTMLSelectElement} elements.select "Language you speak"
+   * @param {HTMLElement} elements.note
+   * @param {HTMLAudioElement} elements.audio where the assistant would speak
+   */
   constructor({ select, note, audio }) {
     this.select = select;
     this.note = note;
     this.audio = audio;
+    /** @type {AssistantConnection | null} */
     this.assistant = null;
+    /**
+     * @type {{ visitId: string, stream: MediaStream, track: MediaStreamTrack,
+     *   iceServers: RTCIceServer[] } | null}
+     */
     this.options = null;
     const choices = [
       [DEFAULT_LANGUAGE, "The clinic's usual language"],
@@ -75,6 +94,7 @@ export class SpeechCaptions {
     window.addEventListener("pagehide", () => this.assistant?.close());
   }
 
+  /** @param {string} text */
   #setNote(text) {
     this.note.textContent = text;
   }
@@ -83,11 +103,14 @@ export class SpeechCaptions {
     return this.select.value === NOT_CAPTIONED ? NOT_CAPTIONED : this.select.value || null;
   }
 
-  /** Begin captioning the microphone of `stream` (no-op without a microphone or if started). */
+  /**
+   * Begin captioning the microphone of `stream` (no-op without a microphone or if started).
+   * @param {{ visitId: string, stream: MediaStream | null, iceServers: RTCIceServer[] }} call
+   */
   start({ visitId, stream, iceServers }) {
     if (this.options) return;
     const track = stream ? stream.getAudioTracks()[0] : null;
-    if (!track) {
+    if (!stream || !track) {
       this.#setNote("Your speech is not captioned: this device has no microphone.");
       return;
     }
@@ -112,7 +135,7 @@ export class SpeechCaptions {
     const assistant = new AssistantConnection({ ...this.options, audio: this.audio, language });
     this.assistant = assistant;
     assistant
-      .on("ready", (answer) => {
+      .on("ready", (/** @type {{ language: string }} */ answer) => {
         this.#setNote(`Your speech is captioned in ${languageName(answer.language)}.`);
       })
       .on("problem", (problem) => {
