@@ -12,6 +12,9 @@
 //   // voice: the server's matcher decided; the page calls perform(id, "voice")
 
 import { api } from "./api.js";
+import { parseShortcut, shortcutLabel, shortcutMatches } from "./shortcuts.js";
+
+export { parseShortcut, shortcutLabel, shortcutMatches };
 
 /**
  * One action of the registry (telehealth/navigation/actions.py, as the API's JSON).
@@ -35,18 +38,6 @@ import { api } from "./api.js";
  */
 
 const REGISTRY_URL = "/api/navigation/actions";
-/** @type {Record<string, string>} */
-const KEY_CODES = { ".": "Period", ",": "Comma", "/": "Slash", ";": "Semicolon" };
-/** @type {Record<string, string>} */
-const KEY_NAMES = {
-  ".": "Period",
-  ",": "Comma",
-  ArrowUp: "Up arrow",
-  ArrowDown: "Down arrow",
-  ArrowLeft: "Left arrow",
-  ArrowRight: "Right arrow",
-};
-
 /** @type {Registry} */
 let registry = { wake_phrase: "assistant", pages: {}, actions: [] };
 /** @type {string | null} */
@@ -174,52 +165,6 @@ export async function perform(id, source = "click") {
   await entry.handler({ id, source, action });
   document.dispatchEvent(new CustomEvent("telehealth:action", { detail: { id, source } }));
   return true;
-}
-
-/**
- * "Alt+Shift+C" -> { alt, ctrl, shift, meta, code: "KeyC" } (KeyboardEvent.code).
- * @param {string} shortcut
- */
-export function parseShortcut(shortcut) {
-  const parts = shortcut.split("+");
-  const key = parts.pop() || "+";
-  const mods = new Set(parts);
-  let code = KEY_CODES[key] || key;
-  if (/^[A-Za-z]$/.test(key)) code = `Key${key.toUpperCase()}`;
-  else if (/^[0-9]$/.test(key)) code = `Digit${key}`;
-  return {
-    alt: mods.has("Alt"),
-    ctrl: mods.has("Control"),
-    shift: mods.has("Shift"),
-    meta: mods.has("Meta"),
-    code,
-  };
-}
-
-/**
- * Whether a keydown event is this shortcut (by physical key, so Alt on a Mac works).
- * @param {string} shortcut
- * @param {KeyboardEvent} event
- */
-export function shortcutMatches(shortcut, event) {
-  const wanted = parseShortcut(shortcut);
-  return (
-    event.code === wanted.code &&
-    event.altKey === wanted.alt &&
-    event.ctrlKey === wanted.ctrl &&
-    event.shiftKey === wanted.shift &&
-    event.metaKey === wanted.meta
-  );
-}
-
-/**
- * "Alt+ArrowUp" -> "Alt+Up arrow", for people rather than for aria-keyshortcuts.
- * @param {string} shortcut
- */
-export function shortcutLabel(shortcut) {
-  const parts = shortcut.split("+");
-  const key = parts.pop() || "";
-  return [...parts, KEY_NAMES[key] || key].join("+");
 }
 
 /** @param {EventTarget | null} target */

@@ -7,6 +7,7 @@ import { Emitter } from "./emitter.js";
 import {
   CLOSE, CLOSE_MESSAGES, FINAL_CODES, FINAL_MESSAGES, PROTOCOL_VERSION,
 } from "./protocol.js";
+import { readResumeToken, writeResumeToken } from "./resume-token.js";
 
 const CONNECT_TIMEOUT_MS = 10000;
 const MAX_PING_INTERVAL_MS = 15000;
@@ -55,10 +56,6 @@ export class SignalingClient {
     this.role = null;
   }
 
-  get #tokenKey() {
-    return `telehealth.resume.${this.#visitId}`;
-  }
-
   /** Whether the websocket is open and joined (a welcome arrived). */
   get connected() {
     return this.#ws !== null && this.#ws.readyState === WebSocket.OPEN && this.peerId !== null;
@@ -101,7 +98,7 @@ export class SignalingClient {
     ws.addEventListener("open", () => {
       /** @type {{ type: "hello", version: number, resume_token?: string }} */
       const hello = { type: "hello", version: PROTOCOL_VERSION };
-      const token = this.#readToken();
+      const token = readResumeToken(this.#visitId);
       if (token) hello.resume_token = token;
       ws.send(JSON.stringify(hello));
     });
@@ -132,14 +129,14 @@ export class SignalingClient {
       this.#attempt = 0;
       this.peerId = message.peer_id;
       this.role = message.role;
-      this.#writeToken(message.resume_token);
+      writeResumeToken(this.#visitId, message.resume_token);
       const seconds = Number(message.ping_interval_s) || 15;
       this.#intervalMs = Math.min(MAX_PING_INTERVAL_MS, Math.max(1000, seconds * 1000));
       this.#startHeartbeat(ws);
     }
     if (FINAL_MESSAGES.has(message.type)) {
       this.#finished = true;
-      this.#writeToken(null);
+      writeResumeToken(this.#visitId, null);
     }
     this.#emit(message.type, message);
   }
@@ -188,7 +185,7 @@ export class SignalingClient {
       FINAL_CODES.has(code) ||
       this.#attempt >= MAX_ATTEMPTS;
     if (final) {
-      if (FORGET_TOKEN_CODES.has(code)) this.#writeToken(null);
+      if (FORGET_TOKEN_CODES.has(code)) writeResumeToken(this.#visitId, null);
       this.#emit("closed", { code, reason, final: true });
       return;
     }
@@ -200,24 +197,6 @@ export class SignalingClient {
     this.#retryTimer = setTimeout(() => {
       if (!this.#stopped) this.#open();
     }, delayMs);
-  }
-
-  #readToken() {
-    try {
-      return sessionStorage.getItem(this.#tokenKey);
-    } catch {
-      return null;
-    }
-  }
-
-  /** @param {string | null} token */
-  #writeToken(token) {
-    try {
-      if (token) sessionStorage.setItem(this.#tokenKey, token);
-      else sessionStorage.removeItem(this.#tokenKey);
-    } catch {
-      /* resuming after a reload will not work, but a fresh join still does */
-    }
   }
 
   /** @param {Record<string, unknown>} message */
@@ -292,7 +271,7 @@ export class SignalingClient {
   /** Leave the visit for good; the server answers with `bye` and closes. */
   leave() {
     this.#finished = true;
-    this.#writeToken(null);
+    writeResumeToken(this.#visitId, null);
     return this.send({ type: "leave" });
   }
 
