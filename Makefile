@@ -2,7 +2,7 @@
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-test services run test lint typecheck pytest bench format clean
+.PHONY: setup setup-test services run test lint typecheck jscheck pytest bench format clean
 
 setup:
 	scripts/setup
@@ -14,7 +14,7 @@ setup-test:
 run: setup
 	TELEHEALTH_ENV=$${TELEHEALTH_ENV:-development} $(VENV)/telehealth serve
 
-test: setup-test services lint typecheck pytest
+test: setup-test services lint typecheck jscheck pytest
 
 # The local PostgreSQL and Redis the storage and multi-process tests use (tests/services.py).
 services:
@@ -26,6 +26,10 @@ lint:
 
 typecheck:
 	$(VENV)/mypy --strict telehealth voice signaling
+
+# The shared browser modules' JSDoc types (tsconfig.json); tsc only checks, nothing is built.
+jscheck:
+	node_modules/.bin/tsc --project tsconfig.json --noEmit --allowJs --checkJs
 
 # pytest exits 5 when it collected nothing; make treats that as the failure it is.
 pytest:

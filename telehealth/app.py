@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from signaling.hub import RoomHub
@@ -21,12 +20,10 @@ from telehealth.assistant.transcript_sink import TranscriptSink
 from telehealth.auth.login_throttle import open_login_throttle
 from telehealth.auth.password_checks import PasswordChecks
 from telehealth.auth.sign_in import SignInGuards
-from telehealth.error_pages import install_error_pages
 from telehealth.intake_service.runtime import open_intake
 from telehealth.middleware.body_limit import BodyLimit
 from telehealth.middleware.cross_site import CrossSiteGuard
 from telehealth.middleware.headers import SecurityHeaders
-from telehealth.pages import pages_router
 from telehealth.realtime import socket
 from telehealth.realtime.chat import ChatRecorder
 from telehealth.realtime.transitions import VisitStatusRecorder
@@ -35,7 +32,7 @@ from telehealth.services import Services
 from telehealth.settings import Settings, load_settings
 from telehealth.speech import SpeechService
 from telehealth.storage import Database, upgrade_database
-from telehealth.web_root import find_web_root
+from telehealth.web import install_web
 
 log = logging.getLogger("telehealth.app")
 
@@ -129,10 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.allowed_origins)
     app.add_middleware(AccessLogMiddleware)
-    install_error_pages(app)
     install_validation_errors(app)
     app.include_router(api_router())
     app.include_router(socket.router)
-    app.include_router(pages_router())
-    app.mount("/static", StaticFiles(directory=find_web_root()), name="static")
+    install_web(app)
     return app

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from enum import IntEnum
 from typing import cast
 
 from fastapi import APIRouter, WebSocket
@@ -50,7 +51,9 @@ IDLE_TIMEOUT_S = 60.0
 SESSION_CHECK_S = 30.0
 
 
-class Close:
+class Close(IntEnum):
+    """The websocket close codes; web/static/js/protocol.js mirrors them (checked by a test)."""
+
     NORMAL = 1000
     GOING_AWAY = 1001
     POLICY = 1008
