@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
@@ -42,3 +43,11 @@ def get_client_address(request: Request) -> str:
 
 
 ClientAddressDep = Annotated[str, Depends(get_client_address)]
+
+
+def current_time() -> datetime:
+    # A dependency, so a test can fix "now" (what "today" means) instead of racing midnight.
+    return datetime.now(UTC)
+
+
+NowDep = Annotated[datetime, Depends(current_time)]

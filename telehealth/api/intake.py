@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
 
 from telehealth.auth.deps import AnyParticipant, CurrentClinician, CurrentPatient
-from telehealth.deps import ServicesDep, SessionDep
+from telehealth.deps import NowDep, ServicesDep, SessionDep
 from telehealth.intake_service import (
     FormRejected,
     IntakeBusy,
@@ -25,6 +24,7 @@ from telehealth.intake_service import (
     submit_form,
     views,
 )
+from telehealth.visits.ranges import VisitRange, visit_window
 
 router = APIRouter(tags=["intake"])
 
@@ -177,14 +177,10 @@ async def visit_intake_summary(
 async def intake_flags(
     clinician: CurrentClinician,
     session: SessionDep,
-    range_: Literal["today", "upcoming"] = Query("today", alias="range"),
+    now: NowDep,
+    range_: Annotated[VisitRange, Query(alias="range")] = "today",
 ) -> dict[str, dict[str, Any]]:
     """Intake urgency of the clinician's visits (same ranges as /api/visits), by visit id."""
     assert clinician.clinician_id is not None
-    now = datetime.now(UTC)
-    if range_ == "today":
-        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        end = start + timedelta(days=1)
-    else:
-        start, end = now - timedelta(hours=1), now + timedelta(days=30)
+    start, end = visit_window(range_, now)
     return await views.flags_by_visit(session, clinician.clinician_id, start, end)

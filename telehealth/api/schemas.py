@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from telehealth.storage.models import Visit, VisitStatus
+from telehealth.visits.ranges import VisitRange
 
 
 class LoginRequest(BaseModel):
@@ -48,7 +49,7 @@ class VisitWithInvite(BaseModel):
 
 
 class VisitList(BaseModel):
-    range: Literal["today", "upcoming"]
+    range: VisitRange
     visits: list[VisitOut]
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Literal
+from datetime import timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
 from telehealth.api.schemas import VisitCreate, VisitList, VisitOut, VisitWithInvite
 from telehealth.auth.deps import CurrentClinician
-from telehealth.deps import SessionDep, SettingsDep
+from telehealth.deps import NowDep, SessionDep, SettingsDep
 from telehealth.storage.models import VisitStatus
 from telehealth.visits.lifecycle import InvalidTransition
+from telehealth.visits.ranges import VisitRange, visit_window
 from telehealth.visits.service import (
     VisitNotFound,
     create_visit,
@@ -23,11 +24,6 @@ from telehealth.visits.service import (
 )
 
 router = APIRouter(prefix="/api/visits", tags=["visits"])
-
-
-def _day_bounds(now: datetime) -> tuple[datetime, datetime]:
-    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, start + timedelta(days=1)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -54,15 +50,12 @@ async def create(
 async def list_(
     clinician: CurrentClinician,
     session: SessionDep,
-    range_: Literal["today", "upcoming"] = Query("today", alias="range"),
+    now: NowDep,
+    range_: Annotated[VisitRange, Query(alias="range")] = "today",
 ) -> VisitList:
     """Today's visits (UTC day), or upcoming ones (from now, 30 days)."""
     assert clinician.clinician_id is not None
-    now = datetime.now(UTC)
-    if range_ == "today":
-        start, end = _day_bounds(now)
-    else:
-        start, end = now - timedelta(hours=1), now + timedelta(days=30)
+    start, end = visit_window(range_, now)
     visits = await list_visits(session, clinician_id=clinician.clinician_id, start=start, end=end)
     return VisitList(range=range_, visits=[VisitOut.of(v) for v in visits])
 

@@ -14,6 +14,7 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from telehealth.clinicians import create_clinician
+from telehealth.deps import current_time
 from telehealth.middleware.headers import CONTENT_SECURITY_POLICY
 from tests.conftest import make_settings
 from tests.telehealth.api_client import client_for, running_app
@@ -95,7 +96,9 @@ async def test_hsts_when_the_public_url_is_https(tmp_path: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_a_foreign_origin_or_cross_site_fetch_cannot_change_anything(app: FastAPI) -> None:
-    body = {"scheduled_at": datetime.now(UTC).isoformat(), "patient_label": "Mrs D."}
+    now = datetime.now(UTC)
+    app.dependency_overrides[current_time] = lambda: now  # the visit is "today" at any hour
+    body = {"scheduled_at": now.isoformat(), "patient_label": "Mrs D."}
     async with signed_in_client(app) as client:
         for headers in (
             {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},

@@ -13,6 +13,7 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from telehealth.clinicians import create_clinician
+from telehealth.deps import current_time
 from tests.conftest import make_settings
 from tests.telehealth.api_client import client_for, running_app
 
@@ -28,6 +29,8 @@ class Clinic:
 
     app: FastAPI
     stack: AsyncExitStack
+    # The app's "now" for its day ranges, fixed so a visit scheduled then is always "today".
+    now: datetime
 
     async def client(self) -> httpx.AsyncClient:
         return await self.stack.enter_async_context(client_for(self.app))
@@ -40,7 +43,7 @@ class Clinic:
 
     async def new_visit(self, clinician: httpx.AsyncClient) -> tuple[str, str]:
         response = await clinician.post(
-            "/api/visits", json={"scheduled_at": datetime.now(UTC).isoformat()}
+            "/api/visits", json={"scheduled_at": self.now.isoformat()}
         )
         assert response.status_code == 201, response.text
         body = response.json()
@@ -72,4 +75,6 @@ async def clinic(tmp_path: Path, database_url: str) -> AsyncIterator[Clinic]:
     settings = make_settings(tmp_path, database_url=database_url, emergency_number=EMERGENCY_NUMBER)
     async with running_app(settings) as app, AsyncExitStack() as stack:
         await add_clinicians(app)
-        yield Clinic(app, stack)
+        now = datetime.now(UTC)
+        app.dependency_overrides[current_time] = lambda: now
+        yield Clinic(app, stack, now)

@@ -75,7 +75,8 @@ async def test_corrections_keep_the_original_and_a_history(clinic: Clinic) -> No
     db = clinic.database
     later = await _say(db, clinic.consented, "and the pain started on monday", 9.0, "Jo")
     first = await _say(db, clinic.consented, "I have had a caugh for two weeks", 3.0, "Jo")
-    edited_at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    # After the first correction, made at the wall clock: a history in order on any day.
+    edited_at = datetime.now(UTC).replace(microsecond=0)
     async with db.session() as session:
         corrected = await correct_segment(
             session, clinic.consented, first.id, clinic.ada, "I have had a  cough for two weeks"
