@@ -10,7 +10,6 @@ from voice.errors import VoiceError
 from voice.recognition import Final
 
 TranscriptFormat = Literal["text", "json", "vtt", "srt"]
-_MIN_CUE_S = 0.001  # WebVTT requires a cue to end after it starts
 
 
 def cue_clock(seconds: float, separator: str) -> str:
@@ -27,9 +26,13 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _cue_times(final: Final) -> tuple[float, float]:
-    start = max(0.0, final.start_s)
-    return start, max(final.end_s, start + _MIN_CUE_S)
+def cue_span(start_s: float, end_s: float) -> tuple[float, float]:
+    """A cue's start and end on the millisecond clock cues are written in, the end at least
+    a millisecond after the start: WebVTT requires a cue to end after it starts, and two
+    times a fraction of a millisecond apart would round to the same clock."""
+    start_ms = max(0, round(start_s * 1000))
+    end_ms = max(round(end_s * 1000), start_ms + 1)
+    return start_ms / 1000, end_ms / 1000
 
 
 def finals_to_text(finals: Sequence[Final]) -> str:
@@ -70,7 +73,7 @@ def finals_to_webvtt(finals: Sequence[Final]) -> str:
     for final in finals:
         if not final.text.strip():
             continue
-        start, end = _cue_times(final)
+        start, end = cue_span(final.start_s, final.end_s)
         cues.append(
             f"{cue_clock(start, '.')} --> {cue_clock(end, '.')}\n{_escape_vtt(final.text)}\n"
         )
@@ -83,7 +86,7 @@ def finals_to_srt(finals: Sequence[Final]) -> str:
     for final in finals:
         if not final.text.strip():
             continue
-        start, end = _cue_times(final)
+        start, end = cue_span(final.start_s, final.end_s)
         cues.append(
             f"{len(cues) + 1}\n{cue_clock(start, ',')} --> {cue_clock(end, ',')}\n"
             f"{_one_line(final.text)}\n"

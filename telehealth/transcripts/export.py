@@ -8,11 +8,10 @@ from typing import Literal
 from telehealth.transcripts.schemas import SegmentOut, TranscriptOut
 
 # The clock helper is voice's own, so captions and exports print times identically.
-from voice.formats import cue_clock, finals_to_srt
+from voice.formats import cue_clock, cue_span, finals_to_srt
 from voice.recognition import Final
 
 ExportFormat = Literal["vtt", "srt", "txt", "fhir"]
-_MIN_CUE_S = 0.001  # a cue must end after it starts
 ROLE_NAMES = {"clinician": "Clinician", "patient": "Patient", "assistant": "Assistant"}
 
 
@@ -29,18 +28,13 @@ def _escape_vtt(text: str) -> str:
     return _one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _cue_times(segment: SegmentOut) -> tuple[float, float]:
-    start = max(0.0, segment.start_s)
-    return start, max(segment.end_s, start + _MIN_CUE_S)
-
-
 def transcript_to_webvtt(transcript: TranscriptOut) -> str:
     """WebVTT with one cue per segment, the speaker as a voice span (`<v Name>text`)."""
     blocks = ["WEBVTT\n"]
     for segment in transcript.segments:
         if not segment.text.strip():
             continue
-        start, end = _cue_times(segment)
+        start, end = cue_span(segment.start_s, segment.end_s)
         blocks.append(
             f"segment-{segment.id}\n"
             f"{cue_clock(start, '.')} --> {cue_clock(end, '.')}\n"
