@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from hypothesis import settings as hypothesis_settings
 
 from telehealth.settings import Settings
 from tests.services import (
@@ -18,6 +19,11 @@ from tests.services import (
     REDIS_URL,
     backends_report,
 )
+
+# Property tests check behaviour, not speed: hypothesis' per-example deadline (200 ms) on a
+# shared 2-core machine only measures the load (seen failing a formats test under load).
+hypothesis_settings.register_profile("telehealth", deadline=None)
+hypothesis_settings.load_profile("telehealth")
 
 requires_postgres = pytest.mark.skipif(POSTGRES_ADMIN_URL is None, reason=POSTGRES_SOURCE)
 requires_redis = pytest.mark.skipif(REDIS_URL is None, reason=REDIS_SOURCE)

@@ -63,7 +63,7 @@ def test_planar_and_interleaved_arrays_agree() -> None:
     np.testing.assert_array_equal(b, c)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
 @given(
     input_rate=st.sampled_from(RATES),
     output_rate=st.sampled_from([8000, 16000, 48000]),
@@ -122,7 +122,7 @@ def encode(samples: np.ndarray, fmt: str) -> bytes:
     return samples.astype("<f8").tobytes()
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(
     samples=st.lists(st.integers(-32768, 32767), min_size=1, max_size=4000),
     cuts=st.lists(st.integers(1, 700), min_size=1, max_size=8),
@@ -139,7 +139,7 @@ def test_same_rate_s16_mono_passes_through_unchanged(samples: list[int], cuts: l
     assert b"".join(chunks) == raw
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(cut=st.integers(1, 4799))
 def test_resampling_does_not_depend_on_where_blocks_are_cut(cut: int) -> None:
     raw = (tone(48000, 0.1) * 30000).astype("<i2").tobytes()
