@@ -331,7 +331,8 @@ def test_captions_without_consent_are_live_but_not_stored(
 
 
 def test_speech_server_reports_whisper(speech_server: Server) -> None:
-    """The captions above came from the embedded English Whisper model."""
+    """The speech server (and so every caption test) runs the embedded English Whisper model;
+    the fixture waits for the model, so this holds alone or after the other tests."""
     ready = httpx.get(f"{speech_server.base_url}/readyz", timeout=5).json()
     assert ready["speech"]["active"]["engine"] == "whisper"
     assert ready["speech"]["active"]["language"] == "en"
