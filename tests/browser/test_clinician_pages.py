@@ -4,6 +4,7 @@ display settings that persist, signing out; axe-core on every state."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -25,7 +26,9 @@ def test_home_page_is_accessible(browser: Browser, server: Server) -> None:
 
 
 def test_sign_in_schedule_copy_invite_and_sign_out(browser: Browser, server: Server) -> None:
-    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    context = browser.new_context(
+        permissions=["clipboard-read", "clipboard-write"], timezone_id="UTC"
+    )
     try:
         page = context.new_page()
         page.goto(server.base_url + "/clinician")
@@ -47,6 +50,10 @@ def test_sign_in_schedule_copy_invite_and_sign_out(browser: Browser, server: Ser
         expect(page.locator("#signed-in-as")).to_have_text("Signed in as Dr Robin Lee")
 
         # Schedule a visit through the form: the invite link is shown and can be copied.
+        # At noon of the server's day (UTC): the form's default, the next quarter hour, is
+        # already tomorrow late in the evening, and the list shows only today's visits.
+        today = datetime.now(UTC).date().isoformat()
+        page.get_by_label("Date and time").fill(f"{today}T12:00")
         page.get_by_label("Patient label (optional)").fill("Form visit K.T.")
         page.get_by_role("button", name="Schedule visit").click()
         expect(page.get_by_role("heading", name="Visit scheduled")).to_be_focused()
