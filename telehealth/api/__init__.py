@@ -11,6 +11,7 @@ from telehealth.api import (
     health,
     ice,
     intake,
+    mfa,
     navigation,
     patient,
     transcripts,
@@ -23,6 +24,7 @@ def api_router() -> APIRouter:
     for module in (
         health,
         auth,
+        mfa,
         visits,
         patient,
         ice,
