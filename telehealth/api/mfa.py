@@ -58,6 +58,14 @@ def _busy() -> HTTPException:
     )
 
 
+def _key_unreadable() -> HTTPException:
+    # The server secret changed since the key was stored: only an administrator can help.
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "your second factor cannot be checked on this server; ask an administrator",
+    )
+
+
 @router.get("")
 async def my_second_factor(principal: EnrollingClinician, session: SessionDep) -> SecondFactorOut:
     """Which second factor the caller has, and how many recovery codes are left."""
@@ -115,6 +123,8 @@ async def confirm_totp(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
     except ThrottleUnavailable:
         raise _busy() from None
+    except TotpKeyUnreadable:
+        raise _key_unreadable() from None
     signed_in = None
     if enrolled.signed_in is not None:
         signed_in = set_signed_in(response, services.settings, enrolled.signed_in)
@@ -145,6 +155,8 @@ async def verify(
         raise throttled_error(throttled) from None
     except (CodeRefused, HalfSessionGone) as error:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
-    except (ThrottleUnavailable, TotpKeyUnreadable):
+    except ThrottleUnavailable:
         raise _busy() from None
+    except TotpKeyUnreadable:
+        raise _key_unreadable() from None
     return set_signed_in(response, services.settings, signed_in)
