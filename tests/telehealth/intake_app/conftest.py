@@ -42,9 +42,7 @@ class Clinic:
         return client
 
     async def new_visit(self, clinician: httpx.AsyncClient) -> tuple[str, str]:
-        response = await clinician.post(
-            "/api/visits", json={"scheduled_at": self.now.isoformat()}
-        )
+        response = await clinician.post("/api/visits", json={"scheduled_at": self.now.isoformat()})
         assert response.status_code == 201, response.text
         body = response.json()
         return body["visit"]["id"], body["invite_url"].split("#invite=")[1]
