@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
 
@@ -9,6 +11,7 @@ from telehealth.api.auth import BUSY_RETRY_AFTER_S, set_signed_in, throttled_err
 from telehealth.api.schemas import ClinicianOut
 from telehealth.auth.deps import EnrollingClinician, HalfSignedIn
 from telehealth.auth.login_throttle import ThrottleUnavailable
+from telehealth.auth.passkeys import RelyingParty
 from telehealth.auth.second_factor import (
     CodeRefused,
     NoEnrollmentStarted,
@@ -16,7 +19,12 @@ from telehealth.auth.second_factor import (
     second_factor_status,
     start_totp_enrollment,
 )
-from telehealth.auth.second_step import HalfSessionGone, finish_enrollment, finish_sign_in
+from telehealth.auth.second_step import (
+    HalfSessionGone,
+    SecondFactorProof,
+    finish_enrollment,
+    finish_sign_in,
+)
 from telehealth.auth.sessions import StaffSessionLimits
 from telehealth.auth.sign_in import SignInThrottled
 from telehealth.auth.totp import TotpKeyUnreadable
@@ -31,9 +39,17 @@ class CodeIn(BaseModel):
     code: str = Field(min_length=1, max_length=64)
 
 
+class SecondFactorIn(BaseModel):
+    """One of: a code, or a passkey's answer (the WebAuthn credential as JSON)."""
+
+    code: str | None = Field(default=None, min_length=1, max_length=64)
+    passkey: dict[str, Any] | None = None
+
+
 class SecondFactorOut(BaseModel):
     totp: bool
     recovery_codes_left: int
+    passkeys: int
     # Signed in by password only: setting up a second factor is all this session may do.
     enrollment_required: bool
 
@@ -74,6 +90,7 @@ async def my_second_factor(principal: EnrollingClinician, session: SessionDep) -
     return SecondFactorOut(
         totp=found.totp,
         recovery_codes_left=found.recovery_codes_left,
+        passkeys=found.passkeys,
         enrollment_required=principal.stage == SessionStage.enroll,
     )
 
@@ -133,20 +150,26 @@ async def confirm_totp(
 
 @router.post("/verify")
 async def verify(
-    body: CodeIn,
+    body: SecondFactorIn,
     response: Response,
     half: HalfSignedIn,
     services: ServicesDep,
     address: ClientAddressDep,
     now: NowDep,
 ) -> ClinicianOut:
-    """The second step of sign-in: a code from the authenticator app, or a recovery code."""
+    """The second step of sign-in: a code from the authenticator app, a recovery code, or a
+    passkey."""
+    if (body.code is None) == (body.passkey is None):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "send a code or a passkey")
+    proof = SecondFactorProof(
+        code=body.code, passkey=body.passkey, relying_party=RelyingParty.of(services.settings)
+    )
     try:
         signed_in = await finish_sign_in(
             services.database,
             services.sign_in,
             half,
-            code=body.code,
+            proof=proof,
             address=address,
             limits=StaffSessionLimits.of(services.settings),
             at=now,

@@ -15,10 +15,11 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth.auth import recovery_codes
+from telehealth.auth.passkeys import has_passkey
 from telehealth.auth.totp import TotpEnrollment, TotpKeyBox, matching_step, new_enrollment
-from telehealth.storage.models import Clinician, RecoveryCode, TotpFactor, utcnow
+from telehealth.storage.models import Clinician, Passkey, RecoveryCode, TotpFactor, utcnow
 
-SecondFactorMethod = Literal["totp", "recovery_code"]
+SecondFactorMethod = Literal["totp", "recovery_code", "passkey"]
 
 
 class SecondFactorExists(Exception):
@@ -49,6 +50,7 @@ class SecondFactorKeys:
 class SecondFactorStatus:
     totp: bool
     recovery_codes_left: int
+    passkeys: int
 
 
 async def _confirmed_totp(session: AsyncSession, clinician_id: str) -> TotpFactor | None:
@@ -57,7 +59,9 @@ async def _confirmed_totp(session: AsyncSession, clinician_id: str) -> TotpFacto
 
 
 async def has_second_factor(session: AsyncSession, clinician_id: str) -> bool:
-    return await _confirmed_totp(session, clinician_id) is not None
+    if await _confirmed_totp(session, clinician_id) is not None:
+        return True
+    return await has_passkey(session, clinician_id)
 
 
 async def second_factor_status(session: AsyncSession, clinician_id: str) -> SecondFactorStatus:
@@ -66,7 +70,11 @@ async def second_factor_status(session: AsyncSession, clinician_id: str) -> Seco
         .select_from(RecoveryCode)
         .where(RecoveryCode.clinician_id == clinician_id, RecoveryCode.used_at.is_(None))
     )
-    return SecondFactorStatus(await has_second_factor(session, clinician_id), int(left or 0))
+    passkeys = await session.scalar(
+        select(func.count()).select_from(Passkey).where(Passkey.clinician_id == clinician_id)
+    )
+    totp = await _confirmed_totp(session, clinician_id) is not None
+    return SecondFactorStatus(totp, int(left or 0), int(passkeys or 0))
 
 
 async def start_totp_enrollment(

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth import audit
+from telehealth.auth.passkeys import RelyingParty, accept_passkey
 from telehealth.auth.second_factor import (
     CodeRefused,
+    SecondFactorMethod,
     accept_second_factor,
     confirm_totp_enrollment,
 )
@@ -29,6 +32,15 @@ from telehealth.auth.sign_in import (
 )
 from telehealth.storage import Database
 from telehealth.storage.models import Clinician, Session, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class SecondFactorProof:
+    """A code (TOTP or recovery), or a passkey's signed answer (WebAuthn JSON)."""
+
+    code: str | None = None
+    passkey: dict[str, Any] | None = None
+    relying_party: RelyingParty | None = None
 
 
 class HalfSessionGone(Exception):
@@ -47,18 +59,19 @@ async def finish_sign_in(
     guards: SignInGuards,
     half: Principal,
     *,
-    code: str,
+    proof: SecondFactorProof,
     address: str,
     limits: StaffSessionLimits,
     at: datetime,
 ) -> SignedIn:
-    """Complete a sign-in waiting for its second factor with a TOTP or recovery code."""
+    """Complete a sign-in waiting for its second factor with a TOTP or recovery code, or a
+    passkey's answer to the challenge this session was given."""
     clinician = await _clinician(database, half)
     wait = await guards.throttle.retry_after(clinician.email, address)
     if wait is not None:
         raise SignInThrottled(wait)
     async with database.session() as session:
-        method = await accept_second_factor(session, guards.factors, clinician.id, code, at)
+        method = await _proven(session, guards, half, clinician.id, proof, at)
         token = None
         if method is not None:
             token = await _promote(session, half, clinician, limits)
@@ -66,7 +79,7 @@ async def finish_sign_in(
     if token is None:
         failure = await guards.throttle.failed(clinician.email, address)
         await audit_sign_in_failure(database, clinician, address, failure, reason="wrong_code")
-        raise CodeRefused("the code is not right, or was used already")
+        raise CodeRefused("the code or passkey is not right, or was used already")
     await guards.throttle.succeeded(clinician.email)
     return SignedIn(clinician, token)
 
@@ -97,6 +110,24 @@ async def finish_enrollment(
         return Enrolled(codes, None)
     await guards.throttle.succeeded(clinician.email)
     return Enrolled(codes, SignedIn(clinician, token))
+
+
+async def _proven(
+    session: AsyncSession,
+    guards: SignInGuards,
+    half: Principal,
+    clinician_id: str,
+    proof: SecondFactorProof,
+    at: datetime,
+) -> SecondFactorMethod | None:
+    if proof.code is not None:
+        return await accept_second_factor(session, guards.factors, clinician_id, proof.code, at)
+    if proof.passkey is not None and proof.relying_party is not None:
+        accepted = await accept_passkey(
+            session, proof.relying_party, half.session_hash, clinician_id, proof.passkey, at
+        )
+        return "passkey" if accepted else None
+    return None
 
 
 async def _clinician(database: Database, principal: Principal) -> Clinician:

@@ -189,6 +189,34 @@ class RecoveryCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
+class Passkey(Base):
+    """A WebAuthn credential of a staff account: its public key and signature counter."""
+
+    __tablename__ = "passkeys"
+
+    credential_id: Mapped[str] = mapped_column(String(1400), primary_key=True)  # base64url
+    clinician_id: Mapped[str] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE"), index=True
+    )
+    public_key: Mapped[str] = mapped_column(Text)  # COSE key, base64url
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class WebAuthnChallenge(Base):
+    """The one open WebAuthn challenge of a session (registering or signing in); used once."""
+
+    __tablename__ = "webauthn_challenges"
+
+    session_hash: Mapped[str] = mapped_column(
+        ForeignKey("sessions.token_hash", ondelete="CASCADE"), primary_key=True
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    challenge: Mapped[str] = mapped_column(String(128))  # base64url
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 # --- Transcripts (telehealth/transcripts) ----------------------------------------------------
 
 

@@ -162,6 +162,7 @@ async def test_enroll_sign_out_and_sign_in_with_password_and_code(
         assert (await client.get("/api/auth/mfa")).json() == {
             "totp": True,
             "recovery_codes_left": 10,
+            "passkeys": 0,
             "enrollment_required": False,
         }
 
@@ -289,6 +290,7 @@ async def test_with_a_second_factor_required_a_password_reaches_only_the_setup(
         assert (await client.get("/api/auth/mfa")).json() == {
             "totp": False,
             "recovery_codes_left": 0,
+            "passkeys": 0,
             "enrollment_required": True,
         }
         secret = (await client.post("/api/auth/mfa/totp")).json()["secret"]
@@ -318,7 +320,7 @@ def test_a_second_factor_is_required_in_production_by_default(tmp_path: Path) ->
 
 def _second_factor_differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    tables = ("totp_factors", "recovery_codes")
+    tables = ("totp_factors", "recovery_codes", "passkeys", "webauthn_challenges")
     return [
         d for d in compare_metadata(context, Base.metadata) if any(t in repr(d) for t in tables)
     ]

@@ -8,6 +8,7 @@
 import { announce, showView } from "./a11y.js";
 import { ApiError, api } from "./api.js";
 import { $, make } from "./dom.js";
+import { addPasskey, passkeysSupported } from "./passkey.js";
 import { mountSignOut, showSignedIn } from "./staff-header.js";
 
 const QR_LABEL = "QR code of the key for your authenticator app";
@@ -15,7 +16,10 @@ const QR_LABEL = "QR code of the key for your authenticator app";
 /** @type {boolean} whether this session is only allowed to set up the second factor */
 let enrolling = false;
 
-/** @param {{ totp: boolean, recovery_codes_left: number, enrollment_required: boolean }} factor */
+/**
+ * @param {{ totp: boolean, recovery_codes_left: number, passkeys: number,
+ *   enrollment_required: boolean }} factor
+ */
 function showOverview(factor, { focus = true } = {}) {
   enrolling = factor.enrollment_required;
   $("enrollment-required").hidden = !enrolling;
@@ -27,6 +31,11 @@ function showOverview(factor, { focus = true } = {}) {
   left.textContent = `Recovery codes left: ${factor.recovery_codes_left} of 10.`;
   $("start-totp").hidden = factor.totp;
   $("start-error").textContent = "";
+  // A passkey is added once signed in (the setup that finishes a sign-in is the app).
+  $("passkey-panel").hidden = enrolling || !passkeysSupported();
+  $("passkey-count").textContent =
+    factor.passkeys === 1 ? "1 passkey is set up." : `${factor.passkeys} passkeys are set up.`;
+  $("passkey-error").textContent = "";
   showView("overview", { heading: "Account security", focus });
 }
 
@@ -93,6 +102,18 @@ async function confirmSetup(event) {
   }
 }
 
+async function newPasskey() {
+  $("passkey-error").textContent = "";
+  try {
+    await addPasskey();
+  } catch (failure) {
+    $("passkey-error").textContent = `The passkey was not added: ${failure.message}`;
+    return;
+  }
+  showOverview(await api("/api/auth/mfa"), { focus: false });
+  announce("The passkey is added. Signing in can now use it instead of a code.");
+}
+
 async function codesSaved() {
   $("recovery-codes").replaceChildren();
   if (enrolling) {
@@ -124,6 +145,7 @@ function start() {
   $("start-totp").addEventListener("click", startSetup);
   $("confirm-form").addEventListener("submit", confirmSetup);
   $("codes-saved").addEventListener("click", codesSaved);
+  $("add-passkey").addEventListener("click", newPasskey);
   mountSignOut(() => {
     showView("signed-out", { heading: "Account security" });
     announce("You are signed out.");

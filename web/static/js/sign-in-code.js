@@ -5,6 +5,7 @@
 import { showView } from "./a11y.js";
 import { ApiError, api } from "./api.js";
 import { $ } from "./dom.js";
+import { passkeysSupported, signInWithPasskey } from "./passkey.js";
 
 const MODES = {
   app: {
@@ -44,6 +45,7 @@ export function showCodeStep() {
   applyMode();
   /** @type {HTMLInputElement} */ ($("code")).value = "";
   $("code-error").textContent = "";
+  $("use-passkey").hidden = !passkeysSupported();
   showView("second-factor", { heading: "Enter your authentication code", focus: false });
   $("code").focus();
 }
@@ -59,6 +61,15 @@ export function mountCodeStep({ signedIn, restart }) {
     applyMode();
     $("code-error").textContent = "";
     $("code").focus();
+  });
+  $("use-passkey").addEventListener("click", async () => {
+    $("code-error").textContent = "";
+    try {
+      signedIn(await signInWithPasskey());
+    } catch (failure) {
+      $("code-error").textContent = `The passkey did not sign you in: ${failure.message}`;
+      $("use-passkey").focus();
+    }
   });
   $("code-form").addEventListener("submit", async (event) => {
     event.preventDefault();
