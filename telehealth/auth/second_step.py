@@ -78,7 +78,8 @@ async def finish_sign_in(
             _audit_login(session, clinician, address, method)
     if token is None:
         failure = await guards.throttle.failed(clinician.email, address)
-        await audit_sign_in_failure(database, clinician, address, failure, reason="wrong_code")
+        reason = "wrong_code" if proof.code is not None else "wrong_passkey"
+        await audit_sign_in_failure(database, clinician, address, failure, reason=reason)
         raise CodeRefused("the code or passkey is not right, or was used already")
     await guards.throttle.succeeded(clinician.email)
     return SignedIn(clinician, token)
