@@ -38,6 +38,8 @@ class SecondFactorDueOut(BaseModel):
 
     mfa_required: bool = True
     enroll: bool = False
+    # What the account has set up: "totp" (codes; recovery codes too), "passkey".
+    methods: list[str] = []
 
 
 class SessionExpiryOut(BaseModel):
@@ -125,7 +127,9 @@ async def login(
     if signed_in.stage != SessionStage.signed_in:
         max_age = int(HALF_SIGNED_IN_LIFETIME.total_seconds())
         set_session_cookie(response, settings, CLINICIAN_COOKIE, signed_in.token, max_age)
-        return SecondFactorDueOut(enroll=signed_in.stage == SessionStage.enroll)
+        return SecondFactorDueOut(
+            enroll=signed_in.stage == SessionStage.enroll, methods=signed_in.second_factors
+        )
     return set_signed_in(response, settings, signed_in)
 
 

@@ -58,10 +58,14 @@ async def _confirmed_totp(session: AsyncSession, clinician_id: str) -> TotpFacto
     return row if row is not None and row.confirmed_at is not None else None
 
 
-async def has_second_factor(session: AsyncSession, clinician_id: str) -> bool:
+async def second_factor_kinds(session: AsyncSession, clinician_id: str) -> list[str]:
+    """Which second factors the account has: "totp", "passkey", both or none."""
+    kinds = []
     if await _confirmed_totp(session, clinician_id) is not None:
-        return True
-    return await has_passkey(session, clinician_id)
+        kinds.append("totp")
+    if await has_passkey(session, clinician_id):
+        kinds.append("passkey")
+    return kinds
 
 
 async def second_factor_status(session: AsyncSession, clinician_id: str) -> SecondFactorStatus:

@@ -7,14 +7,14 @@ failure must survive that.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth import audit
 from telehealth.auth.login_throttle import Failure, LoginThrottle
 from telehealth.auth.password_checks import PasswordChecks
-from telehealth.auth.second_factor import SecondFactorKeys, has_second_factor
+from telehealth.auth.second_factor import SecondFactorKeys, second_factor_kinds
 from telehealth.auth.sessions import (
     LoginFailed,
     StaffSessionLimits,
@@ -54,6 +54,8 @@ class SignedIn:
     clinician: Clinician
     token: str
     stage: SessionStage = SessionStage.signed_in
+    # The second factors the account has (which the sign-in page offers for the next step).
+    second_factors: list[str] = field(default_factory=list)
 
 
 async def sign_in(
@@ -82,7 +84,7 @@ async def sign_in(
         await audit_sign_in_failure(database, found, address, failure)
         raise LoginFailed("the email or password is wrong")
     async with database.session() as session:
-        stage = await _stage_after_password(session, guards, clinician)
+        stage, kinds = await _stage_after_password(session, guards, clinician)
         # A session id from before sign-in (fixation) is never carried on.
         await revoke_session(session, previous_token)
         token = open_staff_session(session, clinician, limits, stage)
@@ -100,15 +102,17 @@ async def sign_in(
     # reset the count of wrong second-factor codes.
     if stage == SessionStage.signed_in:
         await guards.throttle.succeeded(email)
-    return SignedIn(clinician, token, stage)
+    return SignedIn(clinician, token, stage, kinds)
 
 
 async def _stage_after_password(
     session: AsyncSession, guards: SignInGuards, clinician: Clinician
-) -> SessionStage:
-    if await has_second_factor(session, clinician.id):
-        return SessionStage.second_factor
-    return SessionStage.enroll if guards.require_second_factor else SessionStage.signed_in
+) -> tuple[SessionStage, list[str]]:
+    kinds = await second_factor_kinds(session, clinician.id)
+    if kinds:
+        return SessionStage.second_factor, kinds
+    stage = SessionStage.enroll if guards.require_second_factor else SessionStage.signed_in
+    return stage, kinds
 
 
 async def _find(database: Database, email: str) -> Clinician | None:

@@ -92,6 +92,8 @@ def test_set_up_an_authenticator_app_then_sign_in_with_its_code(
         expect(code).to_be_focused()
         expect(code).to_have_attribute("autocomplete", "one-time-code")
         expect(code).to_have_attribute("inputmode", "numeric")
+        # This account has no passkey, so none is offered.
+        expect(page.get_by_role("button", name="Use a passkey")).to_be_hidden()
         assert_accessible(page, "sign in: code")
 
         valid = {totp.at(time.time() + n * 30) for n in (-1, 0, 1, 2)}

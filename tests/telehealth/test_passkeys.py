@@ -22,6 +22,7 @@ from tests.telehealth.soft_authenticator import SoftAuthenticator
 
 PASSWORD = "a long enough passphrase"
 BASE_URL = "http://localhost:8000"
+PASSKEY_DUE = {"mfa_required": True, "enroll": False, "methods": ["passkey"]}
 
 
 @pytest_asyncio.fixture
@@ -74,7 +75,7 @@ async def test_a_passkey_is_a_second_factor_and_its_answer_works_once(app: FastA
         assert (await client.get("/api/auth/mfa")).json()["passkeys"] == 1
         await client.post("/api/auth/logout")
 
-        assert await password_step(client, "ada") == {"mfa_required": True, "enroll": False}
+        assert await password_step(client, "ada") == PASSKEY_DUE
         assert (await client.get("/api/visits")).status_code == 401
         answer = await passkey_answer(client, device)
         verified = await client.post("/api/auth/mfa/verify", json={"passkey": answer})

@@ -27,6 +27,7 @@ from tests.telehealth.api_client import client_for, running_app
 
 PASSWORD = "a long enough passphrase"
 STEP = timedelta(seconds=30)
+CODE_DUE = {"mfa_required": True, "enroll": False, "methods": ["totp"]}
 REFUSED_ELSEWHERE = [
     ("GET", "/api/auth/me"),
     ("GET", "/api/visits"),
@@ -148,7 +149,7 @@ async def test_enroll_sign_out_and_sign_in_with_password_and_code(
         assert (await client.post("/api/auth/logout")).status_code == 204
 
         clock.now += STEP
-        assert await password_step(client) == {"mfa_required": True, "enroll": False}
+        assert await password_step(client) == CODE_DUE
         half = client.cookies["th_clinician"]
         for method, path in REFUSED_ELSEWHERE:
             assert (await client.request(method, path)).status_code == 401, path
@@ -280,7 +281,7 @@ async def test_with_a_second_factor_required_a_password_reaches_only_the_setup(
     strict_app: FastAPI, clock: Clock
 ) -> None:
     async with client_for(strict_app) as client:
-        assert await password_step(client) == {"mfa_required": True, "enroll": True}
+        assert await password_step(client) == {"mfa_required": True, "enroll": True, "methods": []}
         enrolling = client.cookies["th_clinician"]
         for method, path in REFUSED_ELSEWHERE:
             assert (await client.request(method, path)).status_code == 401, path
@@ -304,7 +305,7 @@ async def test_with_a_second_factor_required_a_password_reaches_only_the_setup(
         await client.post("/api/auth/logout")
 
         clock.now += STEP
-        assert await password_step(client) == {"mfa_required": True, "enroll": False}
+        assert await password_step(client) == CODE_DUE
         verified = await client.post("/api/auth/mfa/verify", json={"code": code(secret, clock)})
         assert verified.status_code == 200
 

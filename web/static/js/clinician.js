@@ -58,7 +58,7 @@ async function signIn(event) {
       return;
     }
     if (me.mfa_required) {
-      showCodeStep();
+      showCodeStep(me.methods || []);
       return;
     }
     signedIn(me);

@@ -39,13 +39,17 @@ function applyMode() {
   $("switch-code-kind").textContent = texts.switchLabel;
 }
 
-/** Ask for the second factor (the password step was right). */
-export function showCodeStep() {
+/**
+ * Ask for the second factor (the password step was right); `methods` are the account's
+ * ("totp", "passkey"): the passkey button is offered only to an account with one.
+ * @param {string[]} methods
+ */
+export function showCodeStep(methods) {
   mode = "app";
   applyMode();
   /** @type {HTMLInputElement} */ ($("code")).value = "";
   $("code-error").textContent = "";
-  $("use-passkey").hidden = !passkeysSupported();
+  $("use-passkey").hidden = !(methods.includes("passkey") && passkeysSupported());
   showView("second-factor", { heading: "Enter your authentication code", focus: false });
   $("code").focus();
 }
