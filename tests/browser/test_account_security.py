@@ -8,13 +8,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 
 import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import Server, _environment
+from tests.browser.conftest import Server, _environment, _running_server
 
 pytestmark = pytest.mark.browser
 
@@ -43,10 +44,10 @@ def activate(page: Page, name: str, role: str = "button") -> None:
     control.press("Enter")
 
 
-def password_step(page: Page, server: Server, email: str) -> None:
+def password_step(page: Page, server: Server, email: str, password: str = PASSWORD) -> None:
     page.goto(server.base_url + "/clinician")
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_label("Password").press("Enter")
 
 
@@ -114,5 +115,38 @@ def test_set_up_an_authenticator_app_then_sign_in_with_its_code(
         code.press("Enter")
         expect(page.get_by_role("heading", level=1)).to_have_text("Today's visits")
         expect(page.locator("#signed-in-as")).to_have_text("Signed in as Dr Sam Okafor")
+    finally:
+        page.close()
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server where every staff account must set up a second factor first."""
+    data_dir = tmp_path_factory.mktemp("require-mfa-server")
+    with _running_server(data_dir, settings={"TELEHEALTH_REQUIRE_MFA": "true"}) as running:
+        yield running
+
+
+def test_a_required_second_factor_is_set_up_right_after_the_password(
+    browser: Browser, strict_server: Server
+) -> None:
+    server = strict_server
+    page = browser.new_page()
+    try:
+        password_step(page, server, server.email, server.password)
+        expect(page).to_have_url(server.base_url + "/clinician/security")
+        expect(page.get_by_text("Your clinic requires a second factor.")).to_be_visible()
+        expect(page.get_by_role("button", name="Add a passkey")).to_be_hidden()
+        assert_accessible(page, "account security: set-up required")
+
+        activate(page, "Set up authenticator app")
+        secret = (page.locator("#totp-key").text_content() or "").replace(" ", "")
+        page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+        page.get_by_label("Code from the app").press("Enter")
+        expect(page.locator("#recovery-codes li")).to_have_count(10)
+        # Confirming the code finished the sign-in: the header names who is signed in.
+        expect(page.locator("#signed-in-as")).to_have_text("Signed in as Dr Robin Lee")
+        activate(page, "I have saved my codes")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Today's visits")
     finally:
         page.close()
