@@ -68,6 +68,7 @@ def test_set_up_an_authenticator_app_then_sign_in_with_its_code(
         qr = page.get_by_role("img", name="QR code of the key for your authenticator app")
         expect(qr).to_be_visible()
         expect(page.get_by_label("Code from the app")).to_be_focused()
+        expect(page.locator("#totp-key")).to_have_text(re.compile(r"\S"))
         assert_accessible(page, "account security: set up")
         secret = (page.locator("#totp-key").text_content() or "").replace(" ", "")
         assert re.fullmatch(r"[A-Z2-7]{32}", secret)
@@ -140,6 +141,9 @@ def test_a_required_second_factor_is_set_up_right_after_the_password(
         assert_accessible(page, "account security: set-up required")
 
         activate(page, "Set up authenticator app")
+        # The key is on the page once the setup view has its focus.
+        expect(page.get_by_label("Code from the app")).to_be_focused()
+        expect(page.locator("#totp-key")).to_have_text(re.compile(r"\S"))
         secret = (page.locator("#totp-key").text_content() or "").replace(" ", "")
         page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
         page.get_by_label("Code from the app").press("Enter")
