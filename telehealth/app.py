@@ -19,6 +19,7 @@ from telehealth.assistant.sessions import AssistantSessions
 from telehealth.assistant.transcript_sink import TranscriptSink
 from telehealth.auth.login_throttle import open_login_throttle
 from telehealth.auth.password_checks import PasswordChecks
+from telehealth.auth.second_factor import SecondFactorKeys
 from telehealth.auth.sign_in import SignInGuards
 from telehealth.intake_service.runtime import open_intake
 from telehealth.middleware.body_limit import BodyLimit
@@ -82,7 +83,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             caption_sink=TranscriptSink(database),
             intake=intake,
             chat=chat,
-            sign_in=SignInGuards(throttle=throttle, passwords=passwords),
+            sign_in=SignInGuards(
+                throttle=throttle,
+                passwords=passwords,
+                factors=SecondFactorKeys.of(secret_key),
+                require_second_factor=settings.second_factor_required,
+            ),
         )
         yield services
 

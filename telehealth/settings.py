@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     login_lockout_failures: int = Field(default=10, ge=3, le=100)
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     login_address_failures: int = Field(default=30, ge=5, le=10_000)
+    # Staff must set up a second factor before anything else; unset: on in production only.
+    require_mfa: bool | None = None
     # argon2 checks that may run at once (each takes a core for tens of milliseconds);
     # unset: one per core but one, so the event loop always has a core to answer on.
     password_hash_concurrency: int | None = Field(default=None, ge=1, le=64)
@@ -169,6 +171,10 @@ class Settings(BaseSettings):
     @property
     def serves_https(self) -> bool:
         return self.public_base_url.startswith("https://")
+
+    @property
+    def second_factor_required(self) -> bool:
+        return self.require_mfa if self.require_mfa is not None else self.env == "production"
 
     @property
     def password_checks_at_once(self) -> int:

@@ -11,7 +11,9 @@ from telehealth.api import (
     health,
     ice,
     intake,
+    mfa,
     navigation,
+    passkeys,
     patient,
     transcripts,
     visits,
@@ -23,6 +25,8 @@ def api_router() -> APIRouter:
     for module in (
         health,
         auth,
+        mfa,
+        passkeys,
         visits,
         patient,
         ice,

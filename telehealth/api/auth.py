@@ -14,6 +14,7 @@ from telehealth.auth.login_throttle import ThrottleUnavailable
 from telehealth.auth.password_checks import PasswordChecksBusy
 from telehealth.auth.sessions import (
     CLINICIAN_COOKIE,
+    HALF_SIGNED_IN_LIFETIME,
     LoginFailed,
     StaffSessionLimits,
     end_session,
@@ -22,14 +23,23 @@ from telehealth.auth.sessions import (
     live_staff_sessions,
     session_expires_at,
 )
-from telehealth.auth.sign_in import NoStaffAccount, SignInThrottled, sign_in
+from telehealth.auth.sign_in import NoStaffAccount, SignedIn, SignInThrottled, sign_in
 from telehealth.deps import ClientAddressDep, ServicesDep, SessionDep, SettingsDep
 from telehealth.settings import Settings
-from telehealth.storage.models import Clinician, SessionKind
+from telehealth.storage.models import Clinician, SessionKind, SessionStage
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 # How long a client should wait when sign-in is briefly unavailable (busy, no Redis).
 BUSY_RETRY_AFTER_S = 5
+
+
+class SecondFactorDueOut(BaseModel):
+    """The password was right; a second-factor code is due (or its setup, `enroll`)."""
+
+    mfa_required: bool = True
+    enroll: bool = False
+    # What the account has set up: "totp" (codes; recovery codes too), "passkey".
+    methods: list[str] = []
 
 
 class SessionExpiryOut(BaseModel):
@@ -58,6 +68,14 @@ class EndedSessionsOut(BaseModel):
     ended: int
 
 
+def throttled_error(throttled: SignInThrottled) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        "too many failed sign-ins; wait a while and try again",
+        headers={"Retry-After": str(throttled.retry_after_s)},
+    )
+
+
 def set_session_cookie(
     response: Response, settings: Settings, name: str, token: str, max_age_s: int
 ) -> None:
@@ -79,8 +97,9 @@ async def login(
     services: ServicesDep,
     address: ClientAddressDep,
     previous: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None,
-) -> ClinicianOut:
-    """Sign in; sets a new HttpOnly, SameSite=Strict session cookie."""
+) -> ClinicianOut | SecondFactorDueOut:
+    """Sign in; sets a new HttpOnly, SameSite=Strict session cookie (only half signed in
+    when a second factor is due)."""
     settings = services.settings
     limits = StaffSessionLimits.of(settings)
     try:
@@ -94,11 +113,7 @@ async def login(
             limits=limits,
         )
     except SignInThrottled as throttled:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many failed sign-ins; wait a while and try again",
-            headers={"Retry-After": str(throttled.retry_after_s)},
-        ) from None
+        raise throttled_error(throttled) from None
     except LoginFailed as error:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
     except NoStaffAccount as error:
@@ -109,6 +124,18 @@ async def login(
             "sign-in is busy; try again in a few seconds",
             headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
         ) from None
+    if signed_in.stage != SessionStage.signed_in:
+        max_age = int(HALF_SIGNED_IN_LIFETIME.total_seconds())
+        set_session_cookie(response, settings, CLINICIAN_COOKIE, signed_in.token, max_age)
+        return SecondFactorDueOut(
+            enroll=signed_in.stage == SessionStage.enroll, methods=signed_in.second_factors
+        )
+    return set_signed_in(response, settings, signed_in)
+
+
+def set_signed_in(response: Response, settings: Settings, signed_in: SignedIn) -> ClinicianOut:
+    """Hand the browser its new signed-in session; who it is."""
+    limits = StaffSessionLimits.of(settings)
     max_age = int(min(limits.lifetime, limits.cap).total_seconds())
     set_session_cookie(response, settings, CLINICIAN_COOKIE, signed_in.token, max_age)
     clinician = signed_in.clinician

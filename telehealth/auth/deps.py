@@ -10,7 +10,11 @@ from fastapi import Cookie, Depends, HTTPException, Request, status
 from telehealth.auth.sessions import CLINICIAN_COOKIE, PATIENT_COOKIE, Principal, resolve
 from telehealth.deps import SessionDep, SettingsDep
 from telehealth.middleware.cross_site import UNSAFE_METHODS
-from telehealth.storage.models import SessionKind
+from telehealth.storage.models import SessionKind, SessionStage
+
+AWAITING_CODE = frozenset({SessionStage.second_factor})
+# Setting up a second factor is open to the signed-in, and to those who must do it first.
+MAY_ENROLL = frozenset({SessionStage.enroll, SessionStage.signed_in})
 
 
 async def current_clinician(
@@ -27,6 +31,24 @@ async def current_clinician(
         else None
     )
     principal = await resolve(session, token, SessionKind.clinician, idle_after=idle_after)
+    if principal is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in")
+    return principal
+
+
+async def half_signed_in(
+    session: SessionDep, token: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None
+) -> Principal:
+    principal = await resolve(session, token, SessionKind.clinician, stages=AWAITING_CODE)
+    if principal is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in with your password")
+    return principal
+
+
+async def enrolling_clinician(
+    session: SessionDep, token: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None
+) -> Principal:
+    principal = await resolve(session, token, SessionKind.clinician, stages=MAY_ENROLL)
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in")
     return principal
@@ -59,5 +81,9 @@ async def any_participant(
 
 
 CurrentClinician = Annotated[Principal, Depends(current_clinician)]
+# Password given, second-factor code due: only POST /api/auth/mfa/verify takes it.
+HalfSignedIn = Annotated[Principal, Depends(half_signed_in)]
+# Signed in, or signed in by password with a second factor still to be set up.
+EnrollingClinician = Annotated[Principal, Depends(enrolling_clinician)]
 CurrentPatient = Annotated[Principal, Depends(current_patient)]
 AnyParticipant = Annotated[Principal, Depends(any_participant)]

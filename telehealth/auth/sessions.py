@@ -29,6 +29,10 @@ from telehealth.visits.service import redeem_invite
 
 CLINICIAN_COOKIE = "th_clinician"
 PATIENT_COOKIE = "th_patient"
+SIGNED_IN = frozenset({SessionStage.signed_in})
+# A session waiting for its second factor (or its enrollment) is short: it proves only a
+# password.
+HALF_SIGNED_IN_LIFETIME = timedelta(minutes=10)
 
 
 class LoginFailed(PermissionError):
@@ -45,6 +49,7 @@ class Principal:
     display_name: str
     clinician_id: str | None = None
     visit_id: str | None = None
+    stage: SessionStage = SessionStage.signed_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +76,21 @@ class StaffSessionLimits:
 
 
 def open_staff_session(
-    session: AsyncSession, clinician: Clinician, limits: StaffSessionLimits
+    session: AsyncSession,
+    clinician: Clinician,
+    limits: StaffSessionLimits,
+    stage: SessionStage = SessionStage.signed_in,
 ) -> str:
     now = utcnow()
     lifetime, idle, cap = limits.lifetime, limits.idle, limits.cap
+    if stage != SessionStage.signed_in:
+        lifetime = idle = cap = min(cap, HALF_SIGNED_IN_LIFETIME)
     token = new_token()
     session.add(
         Session(
             token_hash=hash_token(token),
             kind=SessionKind.clinician.value,
-            stage=SessionStage.signed_in.value,
+            stage=stage.value,
             clinician_id=clinician.id,
             display_name=clinician.display_name[:100],
             created_at=now,
@@ -114,16 +124,20 @@ async def open_patient_session(
 
 
 async def _live_row(
-    session: AsyncSession, token: str | None, kind: SessionKind, now: datetime
+    session: AsyncSession,
+    token: str | None,
+    kind: SessionKind,
+    now: datetime,
+    stages: frozenset[SessionStage] = SIGNED_IN,
 ) -> Session | None:
-    """The stored session of `token` if it is of `kind`, signed in, not revoked, not ended,
-    and (staff) its account is still active."""
+    """The stored session of `token` if it is of `kind`, at one of `stages` (signed in,
+    unless said otherwise), not revoked, not ended, and (staff) its account still active."""
     if not token:
         return None
     row = await session.get(Session, hash_token(token))
     if row is None or row.kind != kind.value or row.revoked_at is not None:
         return None
-    if row.stage != SessionStage.signed_in.value or row.ends_at() <= now:
+    if row.stage not in stages or row.ends_at() <= now:
         return None
     if kind == SessionKind.clinician:
         clinician = await session.get(Clinician, row.clinician_id)
@@ -147,11 +161,13 @@ async def resolve(
     *,
     idle_after: timedelta | None = None,
     now: datetime | None = None,
+    stages: frozenset[SessionStage] = SIGNED_IN,
 ) -> Principal | None:
     """Who `token` is, if its session is live. With `idle_after` this use counts as
-    activity: a staff session then stays open until `idle_after` from now (within its cap)."""
+    activity: a staff session then stays open until `idle_after` from now (within its cap).
+    Only signed-in sessions count, unless `stages` says which others may."""
     now = now or utcnow()
-    row = await _live_row(session, token, kind, now)
+    row = await _live_row(session, token, kind, now, stages)
     if row is None:
         return None
     if idle_after is not None:
@@ -163,6 +179,7 @@ async def resolve(
         display_name=row.display_name,
         clinician_id=row.clinician_id,
         visit_id=row.visit_id,
+        stage=SessionStage(row.stage),
     )
 
 

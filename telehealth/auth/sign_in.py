@@ -7,11 +7,14 @@ failure must survive that.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth import audit
 from telehealth.auth.login_throttle import Failure, LoginThrottle
 from telehealth.auth.password_checks import PasswordChecks
+from telehealth.auth.second_factor import SecondFactorKeys, second_factor_kinds
 from telehealth.auth.sessions import (
     LoginFailed,
     StaffSessionLimits,
@@ -20,7 +23,7 @@ from telehealth.auth.sessions import (
 )
 from telehealth.clinicians import count_clinicians, find_by_email, normalise_email
 from telehealth.storage import Database
-from telehealth.storage.models import Clinician
+from telehealth.storage.models import Clinician, SessionStage
 
 
 class SignInThrottled(Exception):
@@ -39,12 +42,20 @@ class NoStaffAccount(Exception):
 class SignInGuards:
     throttle: LoginThrottle
     passwords: PasswordChecks
+    factors: SecondFactorKeys
+    # Whether an account without a second factor must set one up before anything else.
+    require_second_factor: bool
 
 
 @dataclass(frozen=True, slots=True)
 class SignedIn:
+    """A new session; at `signed_in`, or waiting for the second factor or its setup."""
+
     clinician: Clinician
     token: str
+    stage: SessionStage = SessionStage.signed_in
+    # The second factors the account has (which the sign-in page offers for the next step).
+    second_factors: list[str] = field(default_factory=list)
 
 
 async def sign_in(
@@ -57,7 +68,8 @@ async def sign_in(
     previous_token: str | None,
     limits: StaffSessionLimits,
 ) -> SignedIn:
-    """Check the password and open a new staff session (a new id, whatever came before).
+    """Check the password and open a new staff session (a new id, whatever came before):
+    signed in, or only half way when a second factor is due (or must first be set up).
 
     Raises SignInThrottled before looking at the password, so a right password does not get
     through a lockout either; LoginFailed for a wrong email or password, alike.
@@ -69,21 +81,38 @@ async def sign_in(
     clinician = await _matching(guards.passwords, found, password)
     if clinician is None:
         failure = await guards.throttle.failed(email, address)
-        await _audit_failure(database, found, address, failure)
+        await audit_sign_in_failure(database, found, address, failure)
         raise LoginFailed("the email or password is wrong")
-    await guards.throttle.succeeded(email)
     async with database.session() as session:
+        stage, kinds = await _stage_after_password(session, guards, clinician)
         # A session id from before sign-in (fixation) is never carried on.
         await revoke_session(session, previous_token)
-        token = open_staff_session(session, clinician, limits)
+        token = open_staff_session(session, clinician, limits, stage)
+        detail = {"address": address}
+        if stage != SessionStage.signed_in:
+            detail["next"] = stage.value
         audit.record(
             session,
             actor_type="clinician",
             actor_id=clinician.id,
-            action="login",
-            detail={"address": address},
+            action="login" if stage == SessionStage.signed_in else "login.password",
+            detail=detail,
         )
-    return SignedIn(clinician, token)
+    # Failures are forgiven only once the whole sign-in is done: a password alone must not
+    # reset the count of wrong second-factor codes.
+    if stage == SessionStage.signed_in:
+        await guards.throttle.succeeded(email)
+    return SignedIn(clinician, token, stage, kinds)
+
+
+async def _stage_after_password(
+    session: AsyncSession, guards: SignInGuards, clinician: Clinician
+) -> tuple[SessionStage, list[str]]:
+    kinds = await second_factor_kinds(session, clinician.id)
+    if kinds:
+        return SessionStage.second_factor, kinds
+    stage = SessionStage.enroll if guards.require_second_factor else SessionStage.signed_in
+    return stage, kinds
 
 
 async def _find(database: Database, email: str) -> Clinician | None:
@@ -111,14 +140,18 @@ async def _matching(
     return clinician if await passwords.verify(clinician.password_hash, password) else None
 
 
-def _reason(clinician: Clinician | None) -> str:
+def _reason(clinician: Clinician | None) -> str:  # a wrong password's reason
     if clinician is None:
         return "unknown_account"
     return "inactive" if not clinician.is_active else "wrong_password"
 
 
-async def _audit_failure(
-    database: Database, clinician: Clinician | None, address: str, failure: Failure
+async def audit_sign_in_failure(
+    database: Database,
+    clinician: Clinician | None,
+    address: str,
+    failure: Failure,
+    reason: str | None = None,
 ) -> None:
     actor_id = clinician.id if clinician is not None else None
     async with database.session() as session:
@@ -127,7 +160,7 @@ async def _audit_failure(
             actor_type="clinician",
             actor_id=actor_id,
             action="login.failed",
-            detail={"reason": _reason(clinician), "address": address},
+            detail={"reason": reason or _reason(clinician), "address": address},
         )
         for scope, locked in (
             ("account", failure.account_locked),

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -115,8 +115,12 @@ class SessionKind(enum.StrEnum):
 class SessionStage(enum.StrEnum):
     """How far a sign-in has got; only `signed_in` sessions are let in anywhere.
 
-    A second factor will add a stage between the password and `signed_in`."""
+    After the password, an account with a second factor is at `second_factor` until a code
+    is given; one without, where a second factor is required, at `enroll` (it may only set
+    one up)."""
 
+    second_factor = "second_factor"
+    enroll = "enroll"
     signed_in = "signed_in"
 
 
@@ -153,6 +157,64 @@ class Session(Base):
         """The earliest of the three ends."""
         ends = [self.expires_at, self.idle_expires_at, self.max_expires_at]
         return min(end for end in ends if end is not None)
+
+
+class TotpFactor(Base):
+    """A staff account's TOTP key (RFC 6238), encrypted; usable once `confirmed_at` is set."""
+
+    __tablename__ = "totp_factors"
+
+    clinician_id: Mapped[str] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE"), primary_key=True
+    )
+    # AES-GCM under a key derived from the server secret; the plain key is shown only once.
+    secret_encrypted: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The last time step a code was accepted for: a code is never accepted twice.
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code of a staff account, stored only as a keyed hash."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    clinician_id: Mapped[str] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class Passkey(Base):
+    """A WebAuthn credential of a staff account: its public key and signature counter."""
+
+    __tablename__ = "passkeys"
+
+    credential_id: Mapped[str] = mapped_column(String(1400), primary_key=True)  # base64url
+    clinician_id: Mapped[str] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE"), index=True
+    )
+    public_key: Mapped[str] = mapped_column(Text)  # COSE key, base64url
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class WebAuthnChallenge(Base):
+    """The one open WebAuthn challenge of a session (registering or signing in); used once."""
+
+    __tablename__ = "webauthn_challenges"
+
+    session_hash: Mapped[str] = mapped_column(
+        ForeignKey("sessions.token_hash", ondelete="CASCADE"), primary_key=True
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    challenge: Mapped[str] = mapped_column(String(128))  # base64url
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # --- Transcripts (telehealth/transcripts) ----------------------------------------------------

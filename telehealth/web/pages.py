@@ -15,6 +15,7 @@ PAGES = {
     "/clinician": "clinician.html",
     "/clinician/call": "clinician-call.html",
     "/clinician/review": "review.html",
+    "/clinician/security": "security.html",
     "/join": "join.html",
 }
 

@@ -127,10 +127,21 @@ def _wait_speech_ready(process: subprocess.Popen[bytes], base_url: str, log: Pat
 
 
 @contextmanager
-def _running_server(data_dir: Path, *, speech_engine: str = "off") -> Iterator[Server]:
-    """A server process on a free port with one clinician, stopped on exit."""
+def _running_server(
+    data_dir: Path,
+    *,
+    speech_engine: str = "off",
+    host: str = "127.0.0.1",
+    settings: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """A server process on a free port with one clinician, stopped on exit. With `host`
+    ("localhost" for passkeys, which refuse IP addresses) the public URL names that host;
+    `settings` are more TELEHEALTH_* variables."""
     port = _free_port()
     env = _environment(data_dir, port, speech_engine)
+    env.update(settings or {})
+    if host != "127.0.0.1":
+        env["TELEHEALTH_PUBLIC_BASE_URL"] = f"http://{host}:{port}"
     created = subprocess.run(
         [
             sys.executable,
@@ -157,7 +168,7 @@ def _running_server(data_dir: Path, *, speech_engine: str = "off") -> Iterator[S
         process = subprocess.Popen(
             SERVER_COMMAND, cwd=data_dir, env=env, stdout=output, stderr=subprocess.STDOUT
         )
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://{host}:{port}"
     try:
         _wait_healthy(process, base_url, log)
         if speech_engine != "off":

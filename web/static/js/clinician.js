@@ -6,6 +6,7 @@ import { announce, showView } from "./a11y.js";
 import { ApiError, api } from "./api.js";
 import { $ } from "./dom.js";
 import { mountScheduling } from "./schedule-visit.js";
+import { mountCodeStep, showCodeStep } from "./sign-in-code.js";
 import { hideSignedIn, mountSignOut, showSignedIn } from "./staff-header.js";
 import { forgetAnnounced, renderVisits } from "./visit-list.js";
 
@@ -23,6 +24,11 @@ function showSignIn(message = "") {
   $("sign-in-error").textContent = message;
   showView("sign-in", { heading: "Clinician sign in", focus: false });
   $("email").focus();
+}
+
+function signedIn(me) {
+  showDashboard(me);
+  announce(`Signed in as ${me.display_name}.`);
 }
 
 function showDashboard(me) {
@@ -46,8 +52,16 @@ async function signIn(event) {
   try {
     const me = await api("/api/auth/login", { method: "POST", body: { email, password } });
     $("password").value = "";
-    showDashboard(me);
-    announce(`Signed in as ${me.display_name}.`);
+    if (me.mfa_required && me.enroll) {
+      // The clinic requires a second factor and this account has none yet: set it up first.
+      window.location.assign("/clinician/security");
+      return;
+    }
+    if (me.mfa_required) {
+      showCodeStep(me.methods || []);
+      return;
+    }
+    signedIn(me);
   } catch (failure) {
     error.textContent =
       failure instanceof ApiError && failure.status === 401
@@ -87,6 +101,7 @@ async function refreshVisits() {
 
 async function start() {
   $("sign-in-form").addEventListener("submit", signIn);
+  mountCodeStep({ signedIn, restart: showSignIn });
   mountSignOut(() => {
     showSignIn();
     announce("You are signed out.");
