@@ -27,6 +27,7 @@ from telehealth.middleware.cross_site import CrossSiteGuard
 from telehealth.middleware.headers import SecurityHeaders
 from telehealth.realtime import socket
 from telehealth.realtime.chat import ChatRecorder
+from telehealth.realtime.revocations import Revocations
 from telehealth.realtime.transitions import VisitStatusRecorder
 from telehealth.retention_task import RetentionTask
 from telehealth.services import Services
@@ -68,6 +69,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(recorder.stop)
         hub = RoomHub(events, on_transition=recorder)
         stack.push_async_callback(hub.close)
+        revocations = Revocations(events)
+        revocations.start()
+        stack.push_async_callback(revocations.stop)
         secret_key = settings.resolved_secret_key()
         passwords = PasswordChecks(settings.password_checks_at_once)
         stack.callback(passwords.close)
@@ -89,6 +93,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 factors=SecondFactorKeys.of(secret_key),
                 require_second_factor=settings.second_factor_required,
             ),
+            revocations=revocations,
         )
         yield services
 
