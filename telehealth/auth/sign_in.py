@@ -134,7 +134,7 @@ async def _find(database: Database, email: str) -> Clinician | None:
         if clinician is None and await count_clinicians(session) == 0:
             raise NoStaffAccount(
                 "no staff account exists yet; an administrator creates the first one with "
-                "`telehealth clinician create` on the server"
+                "`telehealth admin create` or `telehealth clinician create` on the server"
             )
         return clinician
 
