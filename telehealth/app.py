@@ -35,6 +35,7 @@ from telehealth.settings import Settings, load_settings
 from telehealth.speech import SpeechService
 from telehealth.storage import Database, upgrade_database
 from telehealth.web import install_web
+from telehealth.web.api_docs import admin_docs_router
 
 log = logging.getLogger("telehealth.app")
 
@@ -121,7 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
             log.info("stopping")
 
-    # The API description helps developers and attackers alike: development only.
+    # The API description helps developers and attackers alike: open in development only,
+    # for signed-in admins elsewhere (telehealth/web/api_docs.py).
     docs = settings.is_development
     app = TelehealthApp(
         title="Telehealth assistant",
@@ -139,6 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AccessLogMiddleware)
     install_validation_errors(app)
     app.include_router(api_router())
+    if not docs:
+        app.include_router(admin_docs_router())
     app.include_router(socket.router)
     install_web(app)
     return app

@@ -48,6 +48,20 @@ async def current_admin(principal: CurrentClinician, session: SessionDep) -> Pri
     return principal
 
 
+async def admin_or_not_found(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None,
+) -> Principal:
+    # For what should not even be known to exist unless one is an admin (the API docs).
+    try:
+        principal = await current_clinician(request, session, settings, token)
+        return await current_admin(principal, session)
+    except HTTPException:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found") from None
+
+
 async def changing_password(
     session: SessionDep, token: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None
 ) -> Principal:
@@ -107,6 +121,8 @@ HalfSignedIn = Annotated[Principal, Depends(half_signed_in)]
 EnrollingClinician = Annotated[Principal, Depends(enrolling_clinician)]
 # A signed-in staff member with the admin role (403 for a clinician).
 CurrentAdmin = Annotated[Principal, Depends(current_admin)]
+# An admin; anyone else is told there is nothing here (404).
+AdminOrNotFound = Annotated[Principal, Depends(admin_or_not_found)]
 # Signed in by a temporary password: only POST /api/auth/password takes it.
 ChangingPassword = Annotated[Principal, Depends(changing_password)]
 CurrentPatient = Annotated[Principal, Depends(current_patient)]
