@@ -92,3 +92,17 @@ def test_an_admin_manages_staff_and_reads_the_audit_log(browser: Browser, server
         assert_accessible(page, "admin console: filtered audit log")
     finally:
         page.close()
+
+    first_sign_in = browser.new_page()
+    try:
+        password_step(first_sign_in, server, newcomer, "violet harbour lantern seventeen")
+        expect(first_sign_in.get_by_label("New password")).to_be_focused()
+        assert_accessible(first_sign_in, "first sign-in: choose a password")
+        first_sign_in.get_by_label("New password").fill("password1234")
+        first_sign_in.get_by_label("New password").press("Enter")
+        expect(first_sign_in.locator("#new-password-error")).to_contain_text("too easy")
+        first_sign_in.get_by_label("New password").fill("copper meadow whistle forty")
+        first_sign_in.get_by_label("New password").press("Enter")
+        expect(first_sign_in.get_by_role("heading", level=1)).to_have_text("Today's visits")
+    finally:
+        first_sign_in.close()
