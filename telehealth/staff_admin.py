@@ -118,10 +118,16 @@ async def reset_password(
     _record(session, actor, "staff.password_reset", target)
 
 
-async def change_own_password(session: AsyncSession, clinician: Clinician, password: str) -> None:
-    """The account's own new password (after a temporary one, or by choice)."""
+def checked_password_hash(clinician: Clinician, password: str) -> str:
+    """The hash of a new password for `clinician`; WeakPassword if it would not do. CPU
+    work (zxcvbn, argon2): a request runs it in a worker thread."""
     check_new_password(password, user_inputs=[clinician.email, clinician.display_name])
-    clinician.password_hash = hash_password(password)
+    return hash_password(password)
+
+
+def change_own_password(session: AsyncSession, clinician: Clinician, password_hash: str) -> None:
+    """The account's own new password (after a temporary one), from checked_password_hash."""
+    clinician.password_hash = password_hash
     clinician.must_change_password = False
     audit.record(
         session,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth import audit
 from telehealth.auth.sessions import Principal, StaffSessionLimits, open_staff_session
 from telehealth.auth.sign_in import SignedIn, SignInGuards, stage_after_own_password
-from telehealth.staff_admin import change_own_password, get_staff
+from telehealth.staff_admin import change_own_password, checked_password_hash, get_staff
 from telehealth.storage.models import Session, SessionStage, utcnow
 
 
@@ -23,7 +25,9 @@ async def replace_temporary_password(
     its setup, or signed in). Raises WeakPassword for a password that would not do."""
     assert principal.clinician_id is not None
     clinician = await get_staff(session, principal.clinician_id)
-    await change_own_password(session, clinician, new_password)
+    # Off the event loop, like sign-in's password checks: the other requests and calls go on.
+    password_hash = await asyncio.to_thread(checked_password_hash, clinician, new_password)
+    change_own_password(session, clinician, password_hash)
     old = await session.get(Session, principal.session_hash)
     if old is not None:
         old.revoked_at = utcnow()
