@@ -27,6 +27,7 @@ from telehealth.middleware.cross_site import CrossSiteGuard
 from telehealth.middleware.headers import SecurityHeaders
 from telehealth.realtime import socket
 from telehealth.realtime.chat import ChatRecorder
+from telehealth.realtime.revocations import Revocations
 from telehealth.realtime.transitions import VisitStatusRecorder
 from telehealth.retention_task import RetentionTask
 from telehealth.services import Services
@@ -34,6 +35,7 @@ from telehealth.settings import Settings, load_settings
 from telehealth.speech import SpeechService
 from telehealth.storage import Database, upgrade_database
 from telehealth.web import install_web
+from telehealth.web.api_docs import admin_docs_router
 
 log = logging.getLogger("telehealth.app")
 
@@ -68,6 +70,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(recorder.stop)
         hub = RoomHub(events, on_transition=recorder)
         stack.push_async_callback(hub.close)
+        revocations = Revocations(events)
+        revocations.start()
+        stack.push_async_callback(revocations.stop)
         secret_key = settings.resolved_secret_key()
         passwords = PasswordChecks(settings.password_checks_at_once)
         stack.callback(passwords.close)
@@ -89,6 +94,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 factors=SecondFactorKeys.of(secret_key),
                 require_second_factor=settings.second_factor_required,
             ),
+            revocations=revocations,
         )
         yield services
 
@@ -116,7 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
             log.info("stopping")
 
-    # The API description helps developers and attackers alike: development only.
+    # The API description helps developers and attackers alike: open in development only,
+    # for signed-in admins elsewhere (telehealth/web/api_docs.py).
     docs = settings.is_development
     app = TelehealthApp(
         title="Telehealth assistant",
@@ -134,6 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AccessLogMiddleware)
     install_validation_errors(app)
     app.include_router(api_router())
+    if not docs:
+        app.include_router(admin_docs_router())
     app.include_router(socket.router)
     install_web(app)
     return app

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth.storage.models import AuditEvent
 
-ActorType = Literal["clinician", "patient", "system"]
+ActorType = Literal["clinician", "patient", "admin", "system"]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who an account change is recorded against: an admin, or the operator (`system`)."""
+
+    type: ActorType
+    id: str | None = None
+
+
+# An operator at the server's command line.
+SYSTEM = Actor("system")
 
 
 def record(

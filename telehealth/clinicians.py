@@ -1,4 +1,4 @@
-"""Clinician accounts."""
+"""Staff accounts: clinicians and admins."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telehealth import audit
 from telehealth.password_policy import check_new_password
 from telehealth.security import hash_password
-from telehealth.storage.models import Clinician
+from telehealth.storage.models import Clinician, StaffRole
 
 
 class ClinicianExists(ValueError):
@@ -24,23 +24,35 @@ def normalise_email(email: str) -> str:
 
 
 async def create_clinician(
-    session: AsyncSession, *, email: str, display_name: str, password: str
+    session: AsyncSession,
+    *,
+    email: str,
+    display_name: str,
+    password: str,
+    role: StaffRole = StaffRole.clinician,
+    temporary_password: bool = False,
+    actor: audit.Actor = audit.SYSTEM,
 ) -> Clinician:
+    """A new staff account; with `temporary_password` its first sign-in must change it."""
     email = normalise_email(email)
     check_new_password(password, user_inputs=[email, display_name])
     if await find_by_email(session, email) is not None:
         raise ClinicianExists(f"a clinician with email {email} already exists")
     clinician = Clinician(
-        email=email, display_name=display_name.strip(), password_hash=hash_password(password)
+        email=email,
+        display_name=display_name.strip(),
+        password_hash=hash_password(password),
+        role=role.value,
+        must_change_password=temporary_password,
     )
     session.add(clinician)
     await session.flush()
     audit.record(
         session,
-        actor_type="system",
-        actor_id=None,
+        actor_type=actor.type,
+        actor_id=actor.id,
         action="clinician.created",
-        detail={"clinician_id": clinician.id},
+        detail={"clinician_id": clinician.id, "role": role.value},
     )
     return clinician
 

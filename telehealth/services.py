@@ -11,6 +11,7 @@ from telehealth.assistant.sessions import AssistantSessions
 from telehealth.auth.sign_in import SignInGuards
 from telehealth.intake_service.runtime import IntakeRuntime
 from telehealth.realtime.chat import ChatRecorder
+from telehealth.realtime.revocations import Revocations
 from telehealth.settings import Settings
 from telehealth.speech import SpeechService
 from telehealth.storage import Database
@@ -29,3 +30,4 @@ class Services:
     intake: IntakeRuntime
     chat: ChatRecorder
     sign_in: SignInGuards
+    revocations: Revocations

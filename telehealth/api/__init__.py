@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from telehealth.api import (
+    admin,
     assistant,
     auth,
     consent,
@@ -14,6 +15,7 @@ from telehealth.api import (
     mfa,
     navigation,
     passkeys,
+    password,
     patient,
     transcripts,
     visits,
@@ -35,6 +37,8 @@ def api_router() -> APIRouter:
         intake,
         assistant,
         navigation,
+        password,
+        admin,
     ):
         router.include_router(module.router)
     return router

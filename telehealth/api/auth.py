@@ -42,6 +42,12 @@ class SecondFactorDueOut(BaseModel):
     methods: list[str] = []
 
 
+class PasswordChangeDueOut(BaseModel):
+    """The password was a temporary one: POST /api/auth/password with a new one is next."""
+
+    password_change_required: bool = True
+
+
 class SessionExpiryOut(BaseModel):
     """When a session ends unless its user extends it (ISO 8601, UTC)."""
 
@@ -97,7 +103,7 @@ async def login(
     services: ServicesDep,
     address: ClientAddressDep,
     previous: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None,
-) -> ClinicianOut | SecondFactorDueOut:
+) -> ClinicianOut | SecondFactorDueOut | PasswordChangeDueOut:
     """Sign in; sets a new HttpOnly, SameSite=Strict session cookie (only half signed in
     when a second factor is due)."""
     settings = services.settings
@@ -124,13 +130,22 @@ async def login(
             "sign-in is busy; try again in a few seconds",
             headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
         ) from None
-    if signed_in.stage != SessionStage.signed_in:
-        max_age = int(HALF_SIGNED_IN_LIFETIME.total_seconds())
-        set_session_cookie(response, settings, CLINICIAN_COOKIE, signed_in.token, max_age)
-        return SecondFactorDueOut(
-            enroll=signed_in.stage == SessionStage.enroll, methods=signed_in.second_factors
-        )
-    return set_signed_in(response, settings, signed_in)
+    return signed_in_or_next_step(response, settings, signed_in)
+
+
+def signed_in_or_next_step(
+    response: Response, settings: Settings, signed_in: SignedIn
+) -> ClinicianOut | SecondFactorDueOut | PasswordChangeDueOut:
+    """Hand the browser its new session: signed in, or what it must do next."""
+    if signed_in.stage == SessionStage.signed_in:
+        return set_signed_in(response, settings, signed_in)
+    max_age = int(HALF_SIGNED_IN_LIFETIME.total_seconds())
+    set_session_cookie(response, settings, CLINICIAN_COOKIE, signed_in.token, max_age)
+    if signed_in.stage == SessionStage.change_password:
+        return PasswordChangeDueOut()
+    return SecondFactorDueOut(
+        enroll=signed_in.stage == SessionStage.enroll, methods=signed_in.second_factors
+    )
 
 
 def set_signed_in(response: Response, settings: Settings, signed_in: SignedIn) -> ClinicianOut:
@@ -139,7 +154,12 @@ def set_signed_in(response: Response, settings: Settings, signed_in: SignedIn) -
     max_age = int(min(limits.lifetime, limits.cap).total_seconds())
     set_session_cookie(response, settings, CLINICIAN_COOKIE, signed_in.token, max_age)
     clinician = signed_in.clinician
-    return ClinicianOut(id=clinician.id, email=clinician.email, display_name=clinician.display_name)
+    return ClinicianOut(
+        id=clinician.id,
+        email=clinician.email,
+        display_name=clinician.display_name,
+        role=clinician.role,
+    )
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -163,6 +183,7 @@ async def me(principal: CurrentClinician, session: SessionDep) -> SignedInClinic
         id=clinician.id,
         email=clinician.email,
         display_name=clinician.display_name,
+        role=clinician.role,
         expires_at=await session_expires_at(session, principal),
     )
 

@@ -20,6 +20,11 @@ class ClinicianOut(BaseModel):
     id: str
     email: str
     display_name: str
+    role: str = "clinician"
+
+
+class NewPasswordRequest(BaseModel):
+    new_password: str = Field(min_length=1, max_length=1024)
 
 
 class VisitCreate(BaseModel):

@@ -108,6 +108,16 @@ async def sign_in(
 async def _stage_after_password(
     session: AsyncSession, guards: SignInGuards, clinician: Clinician
 ) -> tuple[SessionStage, list[str]]:
+    # A password an admin chose is known to two people: it is changed before anything else.
+    if clinician.must_change_password:
+        return SessionStage.change_password, []
+    return await stage_after_own_password(session, guards, clinician)
+
+
+async def stage_after_own_password(
+    session: AsyncSession, guards: SignInGuards, clinician: Clinician
+) -> tuple[SessionStage, list[str]]:
+    """Where a sign-in stands once the account's own password is proved."""
     kinds = await second_factor_kinds(session, clinician.id)
     if kinds:
         return SessionStage.second_factor, kinds
@@ -124,7 +134,7 @@ async def _find(database: Database, email: str) -> Clinician | None:
         if clinician is None and await count_clinicians(session) == 0:
             raise NoStaffAccount(
                 "no staff account exists yet; an administrator creates the first one with "
-                "`telehealth clinician create` on the server"
+                "`telehealth admin create` or `telehealth clinician create` on the server"
             )
         return clinician
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from telehealth.cli import server, speech
+from telehealth.cli import server, speech, staff
 from telehealth.intake.cli import intake_app
 
 app = typer.Typer(
     help="On-premise telehealth service.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 server.register(app)
+staff.register(app)
 speech.register(app)
 app.add_typer(intake_app, name="intake")
 

@@ -1,26 +1,22 @@
-"""Commands that run and administer the server: serve, demo, db, clinician, version."""
+"""Commands that run the server: serve, demo, db, version (staff accounts: cli/staff.py)."""
 
 from __future__ import annotations
 
 import errno
-import getpass
 import socket
-import sys
 from typing import Annotated
 
 import typer
 
 from telehealth import __version__
 from telehealth.cli.common import CommandFailed, PortInUse, expected_failures, run
-from telehealth.clinicians import ClinicianExists, count_clinicians, create_clinician
+from telehealth.clinicians import count_clinicians
 from telehealth.demo import create_demo, describe_demo
-from telehealth.security import WeakPassword
 from telehealth.settings import Settings, load_settings
 from telehealth.storage import Database, DatabaseUnavailable, upgrade_database
 from telehealth.storage.migrate import current_revision
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-clinician_app = typer.Typer(help="Clinician accounts.", no_args_is_help=True)
 
 
 async def _open_database(settings: Settings) -> Database:
@@ -100,7 +96,9 @@ DEVELOPMENT_ON_A_NETWORK = (
     "set TELEHEALTH_ENV=production for real use."
 )
 NO_STAFF_YET = (
-    "No staff account exists yet, so nobody can sign in. Create the first one with:\n"
+    "No staff account exists yet, so nobody can sign in. Create the first admin (who then\n"
+    "adds staff in the admin console at /admin) or a clinician with:\n"
+    "  telehealth admin create --email you@clinic.example --name 'Your Name'\n"
     "  telehealth clinician create --email you@clinic.example --name 'Dr. Your Name'\n"
 )
 DEMO_IS_FOR_DEVELOPMENT = (
@@ -159,46 +157,8 @@ def db_upgrade() -> None:
     typer.echo(f"database at revision {run(go())}")
 
 
-@clinician_app.command("create")
-@expected_failures
-def clinician_create(
-    email: Annotated[str, typer.Option(help="Login email.")],
-    name: Annotated[str, typer.Option(help="Name shown to patients.")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
-) -> None:
-    """Create a clinician account (the password is asked for, never passed as an argument)."""
-    settings = load_settings()
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat password: ") != password:
-            raise CommandFailed("the passwords do not match")
-
-    async def go() -> str:
-        database = await _open_database(settings)
-        try:
-            await upgrade_database(database)
-            async with database.session() as session:
-                clinician = await create_clinician(
-                    session, email=email, display_name=name, password=password
-                )
-                return clinician.email
-        finally:
-            await database.close()
-
-    try:
-        created = run(go())
-    except (ClinicianExists, WeakPassword, ValueError) as error:
-        raise CommandFailed(str(error)) from None
-    typer.echo(f"created clinician {created}")
-
-
 def register(app: typer.Typer) -> None:
     app.command()(version)
     app.command()(serve)
     app.command()(demo)
     app.add_typer(db_app, name="db")
-    app.add_typer(clinician_app, name="clinician")

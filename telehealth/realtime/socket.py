@@ -47,8 +47,12 @@ MAX_MESSAGE_BYTES = 64 * 1024
 HELLO_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 60.0
 # How often an open connection checks that its session still holds (expired, signed out,
-# or the visit closed): a call does not outlive the session it was opened with.
-SESSION_CHECK_S = 30.0
+# or the visit closed) when nothing told it to: a fallback for a lost revocation
+# announcement (telehealth/realtime/revocations.py), which wakes it at once.
+SESSION_CHECK_S = 5.0
+# Every this many checks also counts as the clinician's activity (a session write), so a
+# call keeps its session open without a write every few seconds.
+CHECKS_PER_ACTIVITY = 6
 
 
 class Close(IntEnum):
@@ -159,15 +163,21 @@ def _staff_idle(services: Services) -> timedelta:
 
 
 async def _session_ended(services: Services, websocket: WebSocket, visit_id: str) -> Rejected:
-    """Wait until this connection's session no longer admits it to the visit."""
+    """Wait until this connection's session no longer admits it to the visit: checked when
+    any account's access is revoked, and every SESSION_CHECK_S anyway."""
+    checks = 0
     while True:
-        await asyncio.sleep(SESSION_CHECK_S)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SESSION_CHECK_S):
+                await services.revocations.wait()
+        checks += 1
+        active = checks % CHECKS_PER_ACTIVITY == 0
         try:
             await participant_for(
                 services.database,
                 websocket.cookies,
                 visit_id,
-                staff_idle_after=_staff_idle(services),
+                staff_idle_after=_staff_idle(services) if active else None,
             )
         except NotAParticipant as refusal:
             return Rejected(CLOSE_FOR_REFUSAL[refusal.kind], str(refusal))

@@ -51,7 +51,16 @@ class VisitStatus(enum.StrEnum):
     cancelled = "cancelled"
 
 
+class StaffRole(enum.StrEnum):
+    """What a staff account may do: an admin manages accounts and reads the audit log."""
+
+    admin = "admin"
+    clinician = "clinician"
+
+
 class Clinician(Base):
+    """A staff account (clinician or admin; the table keeps its first name)."""
+
     __tablename__ = "clinicians"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -60,6 +69,9 @@ class Clinician(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    role: Mapped[str] = mapped_column(String(16), default=StaffRole.clinician.value)
+    # Set for a password an admin chose: its first sign-in may only change it.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
 
 
 class Visit(Base):
@@ -121,6 +133,8 @@ class SessionStage(enum.StrEnum):
 
     second_factor = "second_factor"
     enroll = "enroll"
+    # A temporary password (set by an admin) was given: only changing it is allowed.
+    change_password = "change_password"
     signed_in = "signed_in"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from telehealth.web.admin_page import admin_page_router
 from telehealth.web.error_pages import install_error_pages
 from telehealth.web.pages import pages_router
 from telehealth.web.root import static_dir
@@ -20,6 +21,7 @@ def install_web(app: FastAPI) -> None:
     """The pages, the error pages and `/static/` on `app`."""
     install_error_pages(app)
     app.include_router(pages_router())
+    app.include_router(admin_page_router())
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
 
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from telehealth.clinicians import create_clinician
 from telehealth.deps import current_time
 from telehealth.middleware.headers import CONTENT_SECURITY_POLICY
+from telehealth.storage.models import StaffRole
 from tests.conftest import make_settings
 from tests.telehealth.api_client import client_for, running_app
 from tests.telehealth.live_server import free_port, live_server
@@ -167,14 +168,40 @@ async def test_a_declared_oversized_body_is_refused_before_it_is_read(app: FastA
 
 
 @pytest.mark.asyncio
-async def test_the_api_description_is_for_development_only(tmp_path: Path) -> None:
+async def test_the_api_description_is_for_development_or_signed_in_admins(tmp_path: Path) -> None:
     for env, expected in (("development", 200), ("test", 404), ("production", 404)):
         settings = make_settings(
-            tmp_path / env, env=env, secret_key="k" * 40, public_base_url="http://127.0.0.1:8000"
+            tmp_path / env,
+            env=env,
+            secret_key="k" * 40,
+            public_base_url="http://127.0.0.1:8000",
+            # The second factor is another test's subject; here only the role matters.
+            require_mfa=False,
         )
         async with running_app(settings) as app, client_for(app) as client:
             for path in ("/docs", "/openapi.json"):
                 assert (await client.get(path)).status_code == expected, (env, path)
+            if env != "production":
+                continue
+            async with app.state.services.database.session() as session:
+                for email, role in (("ada@c.example", "clinician"), ("root@c.example", "admin")):
+                    await create_clinician(
+                        session,
+                        email=email,
+                        display_name=role,
+                        password="a long enough passphrase",
+                        role=StaffRole(role),
+                    )
+            for email, expected_for_staff in (("ada@c.example", 404), ("root@c.example", 200)):
+                signed_in = await client.post(
+                    "/api/auth/login",
+                    json={"email": email, "password": "a long enough passphrase"},
+                )
+                assert signed_in.status_code == 200, signed_in.text
+                for path in ("/docs", "/openapi.json"):
+                    assert (await client.get(path)).status_code == expected_for_staff, email
+            spec = (await client.get("/openapi.json")).json()
+            assert "/api/admin/staff" in spec["paths"]
 
 
 async def _raw_exchange(port: int, head: bytes, chunks: list[bytes]) -> tuple[bytes, int]:

@@ -6,6 +6,7 @@ import { announce, showView } from "./a11y.js";
 import { ApiError, api } from "./api.js";
 import { $ } from "./dom.js";
 import { mountScheduling } from "./schedule-visit.js";
+import { mountNewPasswordStep, showNewPasswordStep } from "./new-password.js";
 import { mountCodeStep, showCodeStep } from "./sign-in-code.js";
 import { hideSignedIn, mountSignOut, showSignedIn } from "./staff-header.js";
 import { forgetAnnounced, renderVisits } from "./visit-list.js";
@@ -38,6 +39,24 @@ function showDashboard(me) {
   refreshVisits();
 }
 
+// What a right password (or a new one replacing a temporary one) leads to.
+function afterPassword(me) {
+  if (me.password_change_required) {
+    showNewPasswordStep();
+    return;
+  }
+  if (me.mfa_required && me.enroll) {
+    // The clinic requires a second factor and this account has none yet: set it up first.
+    window.location.assign("/clinician/security");
+    return;
+  }
+  if (me.mfa_required) {
+    showCodeStep(me.methods || []);
+    return;
+  }
+  signedIn(me);
+}
+
 async function signIn(event) {
   event.preventDefault();
   const email = $("email").value.trim();
@@ -52,16 +71,7 @@ async function signIn(event) {
   try {
     const me = await api("/api/auth/login", { method: "POST", body: { email, password } });
     $("password").value = "";
-    if (me.mfa_required && me.enroll) {
-      // The clinic requires a second factor and this account has none yet: set it up first.
-      window.location.assign("/clinician/security");
-      return;
-    }
-    if (me.mfa_required) {
-      showCodeStep(me.methods || []);
-      return;
-    }
-    signedIn(me);
+    afterPassword(me);
   } catch (failure) {
     error.textContent =
       failure instanceof ApiError && failure.status === 401
@@ -102,6 +112,7 @@ async function refreshVisits() {
 async function start() {
   $("sign-in-form").addEventListener("submit", signIn);
   mountCodeStep({ signedIn, restart: showSignIn });
+  mountNewPasswordStep({ next: afterPassword, restart: showSignIn });
   mountSignOut(() => {
     showSignIn();
     announce("You are signed out.");

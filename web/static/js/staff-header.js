@@ -6,9 +6,11 @@ import { $ } from "./dom.js";
 
 /**
  * Show who is signed in and offer Sign out; `signedOut()` runs after signing out.
- * @param {{ display_name: string }} me
+ * @param {{ display_name: string, role?: string }} me
  */
 export function showSignedIn(me) {
+  const adminLink = document.getElementById("admin-link");
+  if (adminLink) adminLink.hidden = me.role !== "admin";
   $("signed-in-as").textContent = `Signed in as ${me.display_name}`;
   $("signed-in-as").hidden = false;
   $("sign-out").hidden = false;
