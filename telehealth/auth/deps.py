@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -62,31 +63,25 @@ async def admin_or_not_found(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found") from None
 
 
-async def changing_password(
-    session: SessionDep, token: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None
-) -> Principal:
-    principal = await resolve(session, token, SessionKind.clinician, stages=MUST_CHANGE_PASSWORD)
-    if principal is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in with your password")
-    return principal
+def _staff_at_stages(
+    stages: frozenset[SessionStage], refusal: str
+) -> Callable[..., Awaitable[Principal]]:
+    """A dependency for a staff session part-way through signing in (at one of `stages`)."""
+
+    async def dependency(
+        session: SessionDep, token: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None
+    ) -> Principal:
+        principal = await resolve(session, token, SessionKind.clinician, stages=stages)
+        if principal is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, refusal)
+        return principal
+
+    return dependency
 
 
-async def half_signed_in(
-    session: SessionDep, token: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None
-) -> Principal:
-    principal = await resolve(session, token, SessionKind.clinician, stages=AWAITING_CODE)
-    if principal is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in with your password")
-    return principal
-
-
-async def enrolling_clinician(
-    session: SessionDep, token: Annotated[str | None, Cookie(alias=CLINICIAN_COOKIE)] = None
-) -> Principal:
-    principal = await resolve(session, token, SessionKind.clinician, stages=MAY_ENROLL)
-    if principal is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "please sign in")
-    return principal
+changing_password = _staff_at_stages(MUST_CHANGE_PASSWORD, "please sign in with your password")
+half_signed_in = _staff_at_stages(AWAITING_CODE, "please sign in with your password")
+enrolling_clinician = _staff_at_stages(MAY_ENROLL, "please sign in")
 
 
 async def current_patient(
