@@ -233,20 +233,34 @@ export function mountChat({ form, input, log, signaling }) {
   });
 }
 
+/** @type {WeakMap<HTMLDialogElement, () => void>} the question each dialog is asking */
+const openQuestions = new WeakMap();
+
 /**
  * Ask a yes/no question in a modal <dialog>; resolve true if confirmed.
  * The dialog's buttons carry value="confirm" / value="cancel".
+ *
+ * A dialog's close event is queued, not dispatched at once: a quick Escape then Enter can
+ * reopen the dialog before the first close event arrives. That late event must neither
+ * answer the new question nor leave the old one hanging, so each question is settled once,
+ * with the answer its own closing gave.
  * @param {HTMLDialogElement} dialog
  * @returns {Promise<boolean>}
  */
 export function confirmWith(dialog) {
+  openQuestions.get(dialog)?.(); // answered already; only its close event is still queued
   return new Promise((resolve) => {
-    dialog.returnValue = "";
-    const done = () => {
-      dialog.removeEventListener("close", done);
+    const settle = () => {
+      dialog.removeEventListener("close", onClose);
+      openQuestions.delete(dialog);
       resolve(dialog.returnValue === "confirm");
     };
-    dialog.addEventListener("close", done);
+    const onClose = () => {
+      if (!dialog.open) settle(); // while open again, it is an earlier closing's event
+    };
+    openQuestions.set(dialog, settle);
+    dialog.returnValue = "";
+    dialog.addEventListener("close", onClose);
     dialog.showModal();
   });
 }
