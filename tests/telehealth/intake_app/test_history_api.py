@@ -3,12 +3,14 @@ and a flag raised by any version stays in view; only the visit's clinician reads
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from telehealth.intake_service import open_intake, submit_form
 from telehealth.storage.models import AuditEvent, IntakeResponseVersion
 
 from .conftest import BO, Clinic
@@ -165,3 +167,26 @@ async def test_only_the_visits_clinician_reads_the_history(clinic: Clinic) -> No
             )
         ).all()
     assert len(reads) == 1  # refused reads leave no read event
+
+
+@pytest.mark.asyncio
+async def test_concurrent_submissions_from_two_processes_each_get_a_version(
+    clinic: Clinic,
+) -> None:
+    """Two runtimes (their own locks, as two server processes have) on one database."""
+    ada = await clinic.clinician()
+    visit_id, _ = await clinic.visit_with_patient(ada)
+    services = clinic.app.state.services
+    runtimes = [await open_intake(services.settings) for _ in range(2)]
+    outcomes = await asyncio.gather(
+        *(
+            submit_form(runtime, services.database, services.hub, visit_id, answers)
+            for runtime, answers in zip(runtimes, (CHEST_PAIN, ROUTINE), strict=True)
+        )
+    )
+    assert sorted(o.response["meta"]["versionId"] for o in outcomes) == ["1", "2"]
+    history = (await ada.get(f"/api/visits/{visit_id}/intake/history")).json()
+    assert [v["version_id"] for v in history["versions"]] == ["2", "1"]
+    assert [f["id"] for f in history["flags"]] == [CHEST_FLAG]
+    summary = (await ada.get(f"/api/visits/{visit_id}/intake/summary")).json()
+    assert [f["id"] for f in summary["flags"]] == [CHEST_FLAG]
