@@ -29,6 +29,7 @@ from telehealth.realtime import socket
 from telehealth.realtime.chat import ChatRecorder
 from telehealth.realtime.revocations import Revocations
 from telehealth.realtime.transitions import VisitStatusRecorder
+from telehealth.retention import RetentionTargets
 from telehealth.retention_task import RetentionTask
 from telehealth.services import Services
 from telehealth.settings import Settings, load_settings
@@ -59,9 +60,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         await speech.start()
         assistants = AssistantSessions(settings, speech)
         stack.push_async_callback(assistants.close)
-        retention = RetentionTask(database, settings.retention_days)
-        retention.start()
-        stack.push_async_callback(retention.stop)
         chat = ChatRecorder(database)
         chat.start()
         stack.push_async_callback(chat.stop)
@@ -70,6 +68,10 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(recorder.stop)
         hub = RoomHub(events, on_transition=recorder)
         stack.push_async_callback(hub.close)
+        # After the hub: it deletes room logs through it, and stops before it closes.
+        retention = RetentionTask(RetentionTargets(database, hub.delete_visit_log), settings)
+        retention.start()
+        stack.push_async_callback(retention.stop)
         revocations = Revocations(events)
         revocations.start()
         stack.push_async_callback(revocations.stop)

@@ -1,7 +1,9 @@
-"""The daily retention run: transcripts and chat past `retention_days` are deleted.
+"""The daily retention run: every kind of `telehealth.retention.RETENTION_KINDS` past its
+period is deleted (transcripts and chat, intake and its versions, patient sessions,
+invites, room logs).
 
-Runs once shortly after start-up and then every `interval_s`. A failed run is logged and
-retried at the next interval; the task never dies silently.
+Runs once shortly after start-up and then every `interval_s`. A failed run (or kind) is
+logged and retried at the next interval; the task never dies silently.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 
-from telehealth.storage import Database
+from telehealth.retention import KindOutcome, RetentionTargets, run_retention
+from telehealth.settings import Settings
 from telehealth.storage.models import utcnow
-from telehealth.transcripts.retention import purge_expired
 
 log = logging.getLogger("telehealth.retention")
 
@@ -23,14 +26,14 @@ INTERVAL_S = 24 * 3600.0
 class RetentionTask:
     def __init__(
         self,
-        database: Database,
-        retention_days: int,
+        targets: RetentionTargets,
+        settings: Settings,
         *,
         first_delay_s: float = FIRST_RUN_DELAY_S,
         interval_s: float = INTERVAL_S,
     ):
-        self.database = database
-        self.retention_days = retention_days
+        self.targets = targets
+        self.settings = settings
         self.first_delay_s = first_delay_s
         self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
@@ -46,17 +49,14 @@ class RetentionTask:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
-    async def run_once(self) -> None:
-        result = await purge_expired(self.database, self.retention_days, utcnow())
-        if result.visits:
-            log.info(
-                "retention purge",
-                extra={
-                    "visits": result.visits,
-                    "segments": result.segments,
-                    "chat_messages": result.chat_messages,
-                },
-            )
+    async def run_once(self, now: datetime | None = None) -> list[KindOutcome]:
+        outcomes = await run_retention(self.targets, self.settings, now or utcnow())
+        removed = {outcome.name: outcome.count for outcome in outcomes if outcome.count}
+        failed = [outcome.name for outcome in outcomes if outcome.failed]
+        if removed or failed:
+            # Counts by kind only: nothing of what was deleted.
+            log.info("retention purge", extra={"removed": removed, "failed": failed})
+        return outcomes
 
     async def _run(self) -> None:
         await asyncio.sleep(self.first_delay_s)

@@ -75,7 +75,14 @@ class Settings(BaseSettings):
     emergency_number: str | None = Field(default=None, pattern=r"^[0-9+*#]{2,15}$")
     wake_phrase: str = Field(default="assistant", min_length=3, max_length=40)
 
+    # Retention periods (telehealth/retention): transcripts and chat, then the intake (its
+    # versions too) from the visit's end; patient sessions and invites from when they
+    # ended or expired; a visit's room event log from its end (checked at each daily run).
     retention_days: int = Field(default=365, ge=1, le=3650)
+    retention_intake_days: int = Field(default=365, ge=1, le=3650)
+    retention_patient_session_days: int = Field(default=30, ge=1, le=3650)
+    retention_invite_days: int = Field(default=30, ge=1, le=3650)
+    retention_room_log_hours: int = Field(default=24, ge=1, le=24 * 30)
     invite_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     session_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
     # A staff session also ends after this long without activity, and can never be extended

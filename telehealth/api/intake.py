@@ -53,6 +53,11 @@ class IntakeFormOut(BaseModel):
     emergency_message: str | None
 
 
+class DialogueStartIn(BaseModel):
+    # True to answer again after a finished intake: the new answers become a new version.
+    again: bool = False
+
+
 class DialogueReplyIn(BaseModel):
     text: str = Field(max_length=2000)
 
@@ -126,10 +131,13 @@ async def submit_intake_form(
 
 
 @router.post("/api/patient/intake/dialogue/start")
-async def start_dialogue(patient: CurrentPatient, sessions: IntakeSessionsDep) -> dict[str, Any]:
+async def start_dialogue(
+    patient: CurrentPatient, sessions: IntakeSessionsDep, body: DialogueStartIn | None = None
+) -> dict[str, Any]:
     """The first prompt of the intake dialogue, or the last one again when resuming."""
+    again = body is not None and body.again
     try:
-        turn = await sessions.start(_patient_visit(patient))
+        turn = await sessions.start(_patient_visit(patient), again=again)
     except IntakeServiceError as error:
         raise _refused(error) from None
     return turn.to_dict()
@@ -171,6 +179,19 @@ async def visit_intake_summary(
     except IntakeServiceError as error:
         raise _refused(error) from None
     return views.summary_view(row)
+
+
+@router.get("/api/visits/{visit_id}/intake/history")
+async def visit_intake_history(
+    visit_id: str, clinician: CurrentClinician, session: SessionDep
+) -> dict[str, Any]:
+    """Every submitted version of the visit's intake, newest first, with their red flags."""
+    assert clinician.clinician_id is not None
+    try:
+        history = await views.clinician_intake_history(session, visit_id, clinician.clinician_id)
+    except IntakeServiceError as error:
+        raise _refused(error) from None
+    return views.history_view(history)
 
 
 @router.get("/api/intake/flags")

@@ -1,10 +1,11 @@
 """The keyboard path: a submitted form, read with the same parsers as the dialogue.
 
-On success the completed QuestionnaireResponse replaces whatever was stored for the visit
-(an unfinished dialogue, or an earlier form), flags already raised are kept, and new flags
-alert the clinicians. An incomplete form stores nothing, except that a phrase counting the
-moment it is said (thoughts of self-harm) is recorded and alerted all the same, as the
-dialogue would: a needless check-in is better than a missed one.
+On success the completed QuestionnaireResponse becomes the visit's next version (earlier
+versions are kept, see `records.add_version`) and the one clinicians see; an unfinished
+dialogue is dropped, flags already raised are kept, and new flags alert the clinicians. An
+incomplete form stores nothing, except that a phrase counting the moment it is said
+(thoughts of self-harm) is recorded and alerted all the same, as the dialogue would: a
+needless check-in is better than a missed one.
 """
 
 from __future__ import annotations
@@ -92,16 +93,25 @@ async def _store(
     flags = records.merge_flags(kept, raised)
     new_flags = flags[len(kept) :]
     row_id = row.id if row is not None else new_id()
-    response = to_questionnaire_response(
-        runtime.questionnaire, answers, status="completed", authored=now, response_id=row_id
+    summary_lines = records.summary_line_dicts(
+        clinician_summary(runtime.questionnaire, answers, flags).to_dict()
+    )
+    response = await records.add_version(
+        session,
+        visit_id,
+        source="form",
+        response=to_questionnaire_response(
+            runtime.questionnaire, answers, status="completed", authored=now, response_id=row_id
+        ),
+        summary_lines=summary_lines,
+        raised=raised,
+        now=now,
     )
     values: dict[str, Any] = {
         "status": "completed",
         "source": "form",
         "response": response,
-        "summary_lines": records.summary_line_dicts(
-            clinician_summary(runtime.questionnaire, answers, flags).to_dict()
-        ),
+        "summary_lines": summary_lines,
         "urgent": bool(flags),
         "flags": records.flag_dicts(flags),
         "dialogue": None,

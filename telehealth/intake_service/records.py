@@ -1,5 +1,7 @@
-"""Reading and writing `intake_responses` rows. Every write bumps `revision` and only
-lands if nobody else wrote since the row was read (optimistic concurrency)."""
+"""Reading and writing `intake_responses` rows and their versions. Every write bumps
+`revision` and only lands if nobody else wrote since the row was read (optimistic
+concurrency); a version number is taken once per visit (a unique key), so two concurrent
+submissions cannot both become version N."""
 
 from __future__ import annotations
 
@@ -7,13 +9,13 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth.intake import RedFlag
 from telehealth.intake_service.errors import IntakeBusy, IntakeClosed
-from telehealth.storage.models import IntakeResponse, Visit, VisitStatus
+from telehealth.storage.models import IntakeResponse, IntakeResponseVersion, Visit, VisitStatus
 
 # The intake happens before the call: during the call, and after the visit, it is closed.
 INTAKE_OPEN_STATUSES = frozenset({VisitStatus.scheduled, VisitStatus.waiting})
@@ -89,3 +91,42 @@ def merge_flags(kept: Sequence[RedFlag], raised: Iterable[RedFlag]) -> tuple[Red
 
 def summary_line_dicts(summary: Mapping[str, Any]) -> list[dict[str, str]]:
     return [dict(line) for line in summary["lines"]]
+
+
+async def add_version(
+    session: AsyncSession,
+    visit_id: str,
+    *,
+    source: str,
+    response: Mapping[str, Any],
+    summary_lines: list[dict[str, str]],
+    raised: Iterable[RedFlag],
+    now: datetime,
+) -> dict[str, Any]:
+    """Keep a submitted response as the visit's next version; the response with its meta."""
+    latest = await session.scalar(
+        select(func.max(IntakeResponseVersion.version)).where(
+            IntakeResponseVersion.visit_id == visit_id
+        )
+    )
+    version = (latest or 0) + 1
+    versioned = with_version_meta(response, version, now)
+    session.add(
+        IntakeResponseVersion(
+            visit_id=visit_id,
+            version=version,
+            source=source,
+            response=versioned,
+            summary_lines=summary_lines,
+            flags=flag_dicts(raised),
+            submitted_at=now,
+        )
+    )
+    await session.flush()  # a concurrent submission of the same number fails here
+    return versioned
+
+
+def with_version_meta(response: Mapping[str, Any], version: int, at: datetime) -> dict[str, Any]:
+    """The response carrying FHIR `meta.versionId` ("1", "2", ...) and `meta.lastUpdated`."""
+    meta = {**response.get("meta", {}), "versionId": str(version), "lastUpdated": at.isoformat()}
+    return {**response, "meta": meta}

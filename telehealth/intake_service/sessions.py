@@ -5,7 +5,9 @@ After every reply the QuestionnaireResponse so far is stored (in-progress, then
 completed), with the replies and their times: any process can rebuild the dialogue by
 replaying them (the dialogue is pure and deterministic), so a reconnect or a second
 server resumes where the patient was. This process keeps the live dialogue in a cache
-and replays only when another process or the form wrote in between.
+and replays only when another process or the form wrote in between. A finished dialogue
+becomes the intake's next version (`records.add_version`); `start(..., again=True)` begins
+another one after a finished intake.
 """
 
 from __future__ import annotations
@@ -42,10 +44,14 @@ class IntakeSessions:
         self._database = database
         self._hub = hub
 
-    async def start(self, visit_id: str) -> Turn:
-        """The greeting and first question, or (on a reconnect) the last prompt again."""
+    async def start(self, visit_id: str, *, again: bool = False) -> Turn:
+        """The greeting and first question, or (on a reconnect) the last prompt again.
+
+        A finished intake says so, unless `again`: then a new dialogue starts, and when it
+        is finished it becomes the intake's next version (the clinician keeps seeing the
+        previous one until then)."""
         async with self._runtime.dialogues.locked(visit_id):
-            return await self._attempt(visit_id, self._start_once)
+            return await self._attempt(visit_id, lambda v: self._start_once(v, again=again))
 
     async def reply(self, visit_id: str, text: str) -> Turn:
         """Apply the patient's reply (recognised speech or typed text) and say what's next."""
@@ -66,12 +72,12 @@ class IntakeSessions:
             drop()  # the cached dialogue may have moved on without being stored
             raise
 
-    async def _start_once(self, visit_id: str) -> Turn:
+    async def _start_once(self, visit_id: str, *, again: bool) -> Turn:
         now = utcnow()
         async with self._database.session() as session:
             await records.check_visit_takes_intake(session, visit_id)
             row = await records.load(session, visit_id)
-            if row is not None and row.status == "completed":
+            if row is not None and row.dialogue is None and row.status == "completed" and not again:
                 return finished_turn(records.stored_flags(row))
             if row is not None and row.dialogue is not None:
                 dialogue = await self._dialogue(visit_id, row)
@@ -100,6 +106,8 @@ class IntakeSessions:
                     ),
                 )
                 revision = 0
+            elif row.status == "completed":  # again: the submitted version stays in view
+                revision = await records.save(session, row, now, dialogue=log)
             else:  # flags recorded from an unfinished form: keep them, start the dialogue
                 revision = await records.save(
                     session,
@@ -117,7 +125,7 @@ class IntakeSessions:
         async with self._database.session() as session:
             await records.check_visit_takes_intake(session, visit_id)
             row = await records.load(session, visit_id)
-            if row is not None and row.status == "completed":
+            if row is not None and row.dialogue is None and row.status == "completed":
                 return finished_turn(records.stored_flags(row)), ()
             if row is None or row.dialogue is None:
                 raise IntakeNotStarted("start the intake before replying")
@@ -132,20 +140,42 @@ class IntakeSessions:
                 **row.dialogue,
                 "replies": [*row.dialogue["replies"], {"at": now.isoformat(), "text": text}],
             }
-            revision = await records.save(
-                session,
-                row,
-                now,
-                status="completed" if turn.done else "in-progress",
-                source="voice",
-                response=dialogue.questionnaire_response(response_id=row.id),
-                summary_lines=records.summary_line_dicts(dialogue.clinician_summary().to_dict()),
-                urgent=bool(flags),
-                flags=records.flag_dicts(flags),
-                # Once complete the response holds what matters; the raw replies go.
-                dialogue=None if turn.done else log,
-                completed_at=now if turn.done else None,
-            )
+            response = dialogue.questionnaire_response(response_id=row.id)
+            summary_lines = records.summary_line_dicts(dialogue.clinician_summary().to_dict())
+            if turn.done:
+                response = await records.add_version(
+                    session,
+                    visit_id,
+                    source="voice",
+                    response=response,
+                    summary_lines=summary_lines,
+                    raised=turn.flags,
+                    now=now,
+                )
+            if turn.done or row.status != "completed":
+                revision = await records.save(
+                    session,
+                    row,
+                    now,
+                    status="completed" if turn.done else "in-progress",
+                    source="voice",
+                    response=response,
+                    summary_lines=summary_lines,
+                    urgent=bool(flags),
+                    flags=records.flag_dicts(flags),
+                    # Once complete the response holds what matters; the raw replies go.
+                    dialogue=None if turn.done else log,
+                    completed_at=now if turn.done else None,
+                )
+            else:  # a dialogue started again: the last submitted version stays in view
+                revision = await records.save(
+                    session,
+                    row,
+                    now,
+                    urgent=bool(flags),
+                    flags=records.flag_dicts(flags),
+                    dialogue=log,
+                )
             if new_flags:
                 record_urgent(session, visit_id, new_flags, "voice")
             if turn.done:

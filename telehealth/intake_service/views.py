@@ -1,8 +1,10 @@
-"""What clinicians read: a visit's QuestionnaireResponse, its summary, and the flags of
-their visits for the dashboard. Only the clinician of the visit sees its intake."""
+"""What clinicians read: a visit's QuestionnaireResponse, its summary, its history of
+versions, and the flags of their visits for the dashboard. Only the clinician of the visit
+sees its intake."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth import audit
 from telehealth.intake_service.errors import IntakeNotFound
-from telehealth.storage.models import IntakeResponse, Visit
+from telehealth.storage.models import IntakeResponse, IntakeResponseVersion, Visit
 
 
 async def clinician_intake(
@@ -35,6 +37,71 @@ async def clinician_intake(
         detail={"view": view},
     )
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeHistory:
+    """A visit's submitted versions, newest first, and every flag its intake ever raised
+    (those of an unfinished form or dialogue too, which are in no version)."""
+
+    visit_id: str
+    versions: list[IntakeResponseVersion]
+    flags: list[dict[str, str]]
+
+
+async def clinician_intake_history(
+    session: AsyncSession, visit_id: str, clinician_id: str
+) -> IntakeHistory:
+    """The history of one of the clinician's visits; reading it is audited."""
+    owner = await session.scalar(select(Visit.clinician_id).where(Visit.id == visit_id))
+    if owner is None or owner != clinician_id:
+        raise IntakeNotFound("no intake for this visit yet")
+    versions = list(
+        (
+            await session.scalars(
+                select(IntakeResponseVersion)
+                .where(IntakeResponseVersion.visit_id == visit_id)
+                .order_by(IntakeResponseVersion.version.desc())
+            )
+        ).all()
+    )
+    current = await session.scalar(
+        select(IntakeResponse.flags).where(IntakeResponse.visit_id == visit_id)
+    )
+    flags: dict[str, dict[str, str]] = {}
+    for raised in [current or [], *(version.flags for version in reversed(versions))]:
+        for flag in raised:
+            flags.setdefault(flag["id"], dict(flag))
+    audit.record(
+        session,
+        actor_type="clinician",
+        actor_id=clinician_id,
+        action="intake.history.read",
+        visit_id=visit_id,
+        detail={"versions": len(versions)},
+    )
+    return IntakeHistory(visit_id, versions, list(flags.values()))
+
+
+def history_view(history: IntakeHistory) -> dict[str, Any]:
+    """Versions newest first, each with its time, source, flags, summary and response."""
+    return {
+        "visit_id": history.visit_id,
+        "urgent": bool(history.flags),
+        "flags": history.flags,
+        "versions": [
+            {
+                "version_id": str(version.version),
+                "submitted_at": version.submitted_at.isoformat(),
+                "source": version.source,
+                "urgent": bool(version.flags),
+                "flags": list(version.flags),
+                "lines": list(version.summary_lines),
+                "response": version.response,
+            }
+            for version in history.versions
+        ],
+    }
 
 
 def summary_view(row: IntakeResponse) -> dict[str, Any]:

@@ -7,7 +7,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -91,6 +101,8 @@ class Visit(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # When retention deleted the visit's room event log: each visit's log is purged once.
+    room_log_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class Invite(Base):
@@ -326,3 +338,28 @@ class IntakeResponse(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class IntakeResponseVersion(Base):
+    """One submitted intake (a completed form or voice dialogue), kept as it was sent.
+
+    Versions are numbered 1, 2, ... per visit (the response's `meta.versionId`); the
+    newest is also the visit's `IntakeResponse`. A version is never changed; only
+    retention deletes it, with the rest of the visit's intake.
+    """
+
+    __tablename__ = "intake_response_versions"
+    __table_args__ = (
+        UniqueConstraint("visit_id", "version", name="uq_intake_response_versions_visit_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column()
+    source: Mapped[str] = mapped_column(String(8))  # voice | form
+    # PHI: the answers, with meta.versionId and meta.lastUpdated. Never logged.
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary_lines: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # The red flags this submission raised (the visit's row keeps those of every version).
+    flags: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 
 from telehealth import audit
 from telehealth.storage import Database
@@ -28,15 +28,23 @@ class PurgeResult:
     chat_messages: int = 0
 
 
-async def _purge_batch(database: Database, cutoff: datetime) -> PurgeResult:
-    expired = or_(
+def visit_over_before(cutoff: datetime) -> ColumnElement[bool]:
+    """Visits that ended before `cutoff`, or never ended and were scheduled before it."""
+    return or_(
         Visit.ended_at < cutoff,
         and_(Visit.ended_at.is_(None), Visit.scheduled_at < cutoff),
     )
-    has_content = or_(
+
+
+def _has_content() -> ColumnElement[bool]:
+    return or_(
         select(TranscriptSegment.id).where(TranscriptSegment.visit_id == Visit.id).exists(),
         select(ChatMessage.id).where(ChatMessage.visit_id == Visit.id).exists(),
     )
+
+
+async def _purge_batch(database: Database, cutoff: datetime) -> PurgeResult:
+    expired, has_content = visit_over_before(cutoff), _has_content()
     async with database.session() as session:
         visit_ids = list(
             (
@@ -91,7 +99,11 @@ async def purge_expired(database: Database, retention_days: int, now: datetime) 
         raise ValueError("now needs a timezone")
     if retention_days < 1:
         raise ValueError("retention_days must be at least 1")
-    cutoff = now - timedelta(days=retention_days)
+    return await purge_ended_before(database, now - timedelta(days=retention_days))
+
+
+async def purge_ended_before(database: Database, cutoff: datetime) -> PurgeResult:
+    """Delete segments, corrections and chat of visits that ended before `cutoff`."""
     visits = segments = chat = 0
     while True:
         batch = await _purge_batch(database, cutoff)
@@ -100,3 +112,16 @@ async def purge_expired(database: Database, retention_days: int, now: datetime) 
         visits += batch.visits
         segments += batch.segments
         chat += batch.chat_messages
+
+
+async def count_ended_before(database: Database, cutoff: datetime) -> int:
+    """How many segments and chat messages `purge_ended_before(cutoff)` would delete."""
+    expired_visits = select(Visit.id).where(visit_over_before(cutoff))
+    async with database.session() as session:
+        segments = await session.scalar(
+            select(func.count()).where(TranscriptSegment.visit_id.in_(expired_visits))
+        )
+        chats = await session.scalar(
+            select(func.count()).where(ChatMessage.visit_id.in_(expired_visits))
+        )
+    return (segments or 0) + (chats or 0)

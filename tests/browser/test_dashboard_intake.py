@@ -138,3 +138,50 @@ def test_call_page_alerts_on_urgent_intake(browser: Browser, server: Server) -> 
         expect(read).to_be_focused()
     finally:
         context.close()
+
+
+def test_intake_history_lists_every_version_with_its_flags(
+    browser: Browser, server: Server
+) -> None:
+    visit = server.create_visit("Twice visit T.W.")
+    token = visit["invite_url"].split("#invite=")[1]
+    with httpx.Client(base_url=server.base_url, timeout=10) as patient:
+        patient.post(
+            "/api/patient/session", json={"invite": token, "display_name": "Tess"}
+        ).raise_for_status()
+        for answers in (
+            {**FORM_ANSWERS, "severity": "10"},
+            {**FORM_ANSWERS, "reason": "just a routine check"},
+        ):
+            patient.post("/api/patient/intake/form", json={"answers": answers}).raise_for_status()
+
+    context = browser.new_context(base_url=server.base_url)
+    try:
+        context.request.post(
+            "/api/auth/login", data={"email": server.email, "password": server.password}
+        )
+        page = context.new_page()
+        page.goto("/clinician")
+        row = page.locator("tr", has_text="Twice visit T.W.")
+        row.get_by_role("button", name=re.compile(r"^Read intake of Twice visit")).click()
+        dialog = page.get_by_role("dialog", name="Intake summary: Twice visit T.W.")
+        # The latest answers, and the flag of the first version still on top.
+        expect(dialog.locator(".intake-urgent")).to_contain_text(SEVERITY_FLAG_TITLE)
+        expect(dialog.locator(".intake-answers").first).to_contain_text("just a routine check")
+
+        history = dialog.locator(".intake-history")
+        history.get_by_text("All versions of the intake").focus()
+        page.keyboard.press("Enter")
+        versions = history.locator(".intake-version")
+        expect(versions).to_have_count(2)
+        expect(versions.nth(0).get_by_role("heading")).to_contain_text("Version 2, by form")
+        expect(versions.nth(0)).to_contain_text("just a routine check")
+        expect(versions.nth(0).locator(".intake-version-flags")).to_have_count(0)
+        expect(versions.nth(1).get_by_role("heading")).to_contain_text("Version 1, by form")
+        expect(versions.nth(1).locator(".intake-version-flags")).to_have_text(
+            f"Urgent: {SEVERITY_FLAG_TITLE}"
+        )
+        expect(versions.nth(1)).to_contain_text("I have a sore throat")
+        assert_accessible(page, "dashboard with the intake history open")
+    finally:
+        context.close()

@@ -44,8 +44,8 @@ def answers_by_link_id(response: dict[str, Any]) -> dict[str, Any]:
 
 
 def without_identity(response: dict[str, Any]) -> dict[str, Any]:
-    """A response minus what differs between two stored responses: id and time."""
-    return {k: v for k, v in response.items() if k not in ("id", "authored")}
+    """A response minus what differs between two stored responses: id, times, version."""
+    return {k: v for k, v in response.items() if k not in ("id", "authored", "meta")}
 
 
 # What the patient says to each question (the same answers FORM_ANSWERS types), and the

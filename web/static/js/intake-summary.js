@@ -64,15 +64,63 @@ function renderSummary(summary) {
   if (summary.urgent && summary.flags.length) parts.push(renderFlags(summary.flags));
   parts.push(element("p", { text: STATUS_TEXT[summary.status] || "" }));
   const answersHeading = element("h3", { text: "Answers", id: "intake-answers-heading" });
-  const answers = element("dl", { className: "intake-answers" });
-  for (const line of summary.lines) {
-    answers.append(element("dt", { text: line.label }), element("dd", { text: line.text }));
-  }
   parts.push(answersHeading);
   parts.push(
-    summary.lines.length ? answers : element("p", { text: "No answers have been given yet." }),
+    summary.lines.length
+      ? renderAnswers(summary.lines)
+      : element("p", { text: "No answers have been given yet." }),
   );
   return parts;
+}
+
+function renderAnswers(lines) {
+  const answers = element("dl", { className: "intake-answers" });
+  for (const line of lines) {
+    answers.append(element("dt", { text: line.label }), element("dd", { text: line.text }));
+  }
+  return answers;
+}
+
+function renderVersion(version) {
+  const item = element("li", { className: "intake-version" });
+  const when = new Date(version.submitted_at).toLocaleString();
+  const by = version.source === "voice" ? "by voice" : "by form";
+  item.append(element("h4", { text: `Version ${version.version_id}, ${by}, ${when}` }));
+  if (version.flags.length) {
+    const titles = version.flags.map((flag) => flag.title).join("; ");
+    item.append(element("p", { className: "intake-version-flags", text: `Urgent: ${titles}` }));
+  }
+  item.append(renderAnswers(version.lines));
+  return item;
+}
+
+// Every submitted version, newest first, loaded when the clinician opens the section (so
+// the summary alone does not record a history read).
+function renderHistory(visitId) {
+  const details = element("details", { className: "intake-history" });
+  details.append(element("summary", { text: "All versions of the intake" }));
+  const content = element("div");
+  details.append(content);
+  let loaded = false;
+  details.addEventListener("toggle", async () => {
+    if (!details.open || loaded) return;
+    loaded = true;
+    content.replaceChildren(element("p", { text: "Loading the versions…" }));
+    try {
+      const history = await api(`/api/visits/${encodeURIComponent(visitId)}/intake/history`);
+      const list = element("ol", { className: "intake-versions" });
+      list.setAttribute("reversed", "");
+      for (const version of history.versions) list.append(renderVersion(version));
+      content.replaceChildren(
+        history.versions.length ? list : element("p", { text: "No version was submitted yet." }),
+      );
+    } catch (failure) {
+      loaded = false;
+      const text = `Could not load the versions: ${failure.message}`;
+      content.replaceChildren(element("p", { className: "error", text }));
+    }
+  });
+  return details;
 }
 
 /**
@@ -89,7 +137,7 @@ export async function openIntakeSummary(visitId, { label = "", opener = null } =
   if (!box.open) box.showModal();
   try {
     const summary = await api(`/api/visits/${encodeURIComponent(visitId)}/intake/summary`);
-    body.replaceChildren(...renderSummary(summary));
+    body.replaceChildren(...renderSummary(summary), renderHistory(visitId));
   } catch (failure) {
     const text =
       failure instanceof ApiError && failure.status === 404
