@@ -18,7 +18,7 @@ PROTOCOL_VERSION = 1
 MAX_CHAT_CHARS = 2000
 
 ResumeToken = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-Sdp = Annotated[str, StringConstraints(min_length=1, max_length=64 * 1024)]
+Sdp = Annotated[str, StringConstraints(min_length=1, max_length=30 * 1024)]
 ChatText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CHAT_CHARS)]
 Reason = Annotated[str, StringConstraints(max_length=500)]
 EventName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
