@@ -50,8 +50,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(database.close)
         await database.ping()
         await upgrade_database(database)
-        # A visit's log holds every room event, captions included: room for long visits.
-        events = create_backend(settings.pubsub_url, max_entries=100_000)
+        # A visit's log holds its room events (never captions); bounded in bytes and entries.
+        events = create_backend(
+            settings.pubsub_url,
+            max_entries=settings.room_log_max_entries,
+            max_bytes=settings.room_log_max_bytes,
+        )
         await events.connect()
         stack.push_async_callback(events.close)
         speech = SpeechService(settings)
@@ -70,6 +74,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(recorder.stop)
         hub = RoomHub(events, on_transition=recorder)
         stack.push_async_callback(hub.close)
+        recorder.delete_room_log = hub.delete_visit_log
         revocations = Revocations(events)
         revocations.start()
         stack.push_async_callback(revocations.stop)
