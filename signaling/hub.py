@@ -1,13 +1,13 @@
 """The room hub: rooms replicated over a shared event log, served to local websockets.
 
 Several server processes can serve one visit. Every input of a room (a join, a client
-message, a lost connection, a deadline, an injected caption or status) becomes a room
-event stamped with the publishing process's clock and is *appended* to the visit's
-channel of the :class:`~signaling.pubsub.EventLog`. Every process with a local peer of
-the visit runs a :class:`~signaling.room.RoomState` replica that applies the channel's
-events in log order (replaying from the start when it first attaches) and delivers only
-the messages addressed to its own connections. The state machine is deterministic, so
-the replicas agree.
+message the room accepts, a lost connection, a deadline, an injected status) becomes a
+room event stamped with the publishing process's clock and is *appended* to the visit's
+channel of the :class:`~signaling.pubsub.EventLog`; captions are only *published* live.
+Every process with a local peer of the visit runs a :class:`~signaling.room.RoomState`
+replica that applies the channel's events in log order (replaying from the start when it
+first attaches) and delivers only the messages addressed to its own connections. The
+state machine is deterministic, so the replicas agree.
 
 The app's websocket endpoint is a thin pump around :meth:`RoomHub.connect`::
 
