@@ -124,11 +124,10 @@ class MemoryEventLog(EventLog):
         check_entry(channel, b"")
         if self._closed:
             raise BackendUnavailable("the memory event log is closed")
+        if channel not in self._live and len(self._live) >= self.max_channels:
+            raise BackendError("too many live channels in the memory event log")
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=LIVE_QUEUE_SIZE)
-        followers = self._live.setdefault(channel, [])
-        if len(followers) >= self.max_channels:
-            raise BackendError("too many live followers of one channel")
-        followers.append(queue)
+        self._live.setdefault(channel, []).append(queue)
         entries = self._follow_live(queue)
         try:
             yield entries

@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection
 
 from signaling import Caption, EventLog
 from signaling.messages import MAX_FRAME_BYTES
+from signaling.pubsub import MemoryEventLog
+from signaling.pubsub.base import MAX_ENTRY_BYTES
+from signaling.pubsub.redis_streams import RedisEventLog
 from signaling.server_messages import MAX_SDP_CHARS
 from telehealth.storage.models import VisitStatus
 from tests.conftest import make_settings
@@ -57,6 +61,23 @@ async def clinic(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
                 session, email="ada@clinic.example", display_name="Dr Ada", password=PASSWORD
             )
         yield Clinic(app=app, base=base)
+
+
+def test_the_room_log_bounds_are_settings(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, room_log_max_bytes=2**20, room_log_max_entries=500)
+    assert (settings.room_log_max_bytes, settings.room_log_max_entries) == (2**20, 500)
+    assert make_settings(tmp_path).room_log_max_bytes == 8 * 1024 * 1024
+    with pytest.raises(ValidationError, match="room_log_max_bytes"):
+        make_settings(tmp_path, room_log_max_bytes=MAX_ENTRY_BYTES - 1)
+
+
+@pytest.mark.asyncio
+async def test_the_app_bounds_its_room_log_by_the_settings(clinic: Clinic) -> None:
+    events = room_log(clinic)
+    assert isinstance(events, MemoryEventLog | RedisEventLog)
+    settings = clinic.app.state.services.settings
+    assert events.max_bytes == settings.room_log_max_bytes
+    assert events.max_entries == settings.room_log_max_entries
 
 
 def room_log(clinic: Clinic) -> EventLog:
