@@ -181,6 +181,7 @@ async def _flood(server: Server, visit_id: str, cookie: str, until: float, tally
             await asyncio.sleep(0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_a_waiting_room_flood_leaves_server_memory_where_it_was(server: Server) -> None:
     visit_id, invite, clinician = await _open_visit(server)
@@ -199,7 +200,7 @@ async def test_a_waiting_room_flood_leaves_server_memory_where_it_was(server: Se
     print(f"flood: {tally}, rss {before / 1e6:.1f} -> {after / 1e6:.1f} MB")  # noqa: T201
 
     sent_mb = tally.frames * MAX_FRAME_BYTES / 1e6
-    assert sent_mb > 40, tally  # the flood was real: more than twice the allowance
+    assert sent_mb > 1.5 * ALLOWED_GROWTH / 1e6, tally  # the flood was real
     assert tally.refusals > tally.frames / 2, tally  # refused, not silently dropped
     assert after - before < ALLOWED_GROWTH, (
         f"server memory grew {(after - before) / 1e6:.1f} MB "
