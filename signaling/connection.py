@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from signaling.errors import ConnectionClosed, RateLimited
+from signaling.errors import ConnectionClosed, NotAdmitted, RateLimited, RefusedRepeatedly
 from signaling.messages import ClientMessage
 from signaling.peers import PeerInfo
 from signaling.server_messages import CloseReason, ServerMessage
@@ -72,6 +72,7 @@ class Connection:
         send_timeout_s: float,
         rate: float,
         burst: float,
+        max_refused: int = 20,
     ) -> None:
         self.visit_id = visit_id
         self.peer = peer
@@ -83,6 +84,8 @@ class Connection:
             maxsize=outbox_size
         )
         self._bucket = _TokenBucket(rate, burst)
+        self._max_refused = max_refused
+        self._refused = 0
         self._close_reason: CloseReason | None = None
         self._closing: CloseReason | None = None  # a final message is queued
         self._closed = asyncio.Event()
@@ -112,6 +115,9 @@ class Connection:
         """Publish one client message to the visit (returns once it is in the log).
 
         Raises :class:`~signaling.errors.RateLimited` for a flooding client,
+        :class:`~signaling.errors.NotAdmitted` for what a peer not in the call may not
+        send (nothing is published), :class:`~signaling.errors.RefusedRepeatedly` (a
+        ``RateLimited``) once ``max_refused`` messages were refused on this connection,
         :class:`~signaling.errors.ConnectionClosed` after close, and
         :class:`~signaling.errors.BackendUnavailable` if the log cannot be reached.
         """
@@ -119,7 +125,13 @@ class Connection:
             raise ConnectionClosed(self._close_reason or self._closing or "left")
         if not self._bucket.take(asyncio.get_running_loop().time()):
             raise RateLimited()
-        await self._submit(self, message)
+        try:
+            await self._submit(self, message)
+        except NotAdmitted:
+            self._refused += 1
+            if self._refused >= self._max_refused:
+                raise RefusedRepeatedly() from None
+            raise
 
     async def wait_closed(self) -> CloseReason | None:
         """Wait (for the connection's lifetime) until it is closed; return the reason."""

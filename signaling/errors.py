@@ -35,6 +35,24 @@ class RateLimited(ProtocolError):
         super().__init__(message, code="rate_limited")
 
 
+class NotAdmitted(ProtocolError):
+    """A peer that is not in the call sent something only peers in the call may send.
+
+    Refused before it reaches the visit's log (see ``signaling.messages.WAITING_MESSAGES``);
+    the adapter answers with an ``error`` (code ``not_in_room``) and the connection lives on.
+    """
+
+    def __init__(self, message: str = "wait until you are admitted") -> None:
+        super().__init__(message, code="not_in_room")
+
+
+class RefusedRepeatedly(RateLimited):
+    """A connection kept sending messages the room refuses (close it, as for a flood)."""
+
+    def __init__(self, message: str = "too many refused messages") -> None:
+        super().__init__(message)
+
+
 class JoinRefused(SignalingError):
     """The room refused a join; the client has already been sent an ``error`` message."""
 

@@ -1,5 +1,8 @@
 """Room events: every input of a room, serialized into the visit's shared event log.
 
+Captions are the exception: a :class:`CaptionEvent` is published live (never logged) and
+shown without changing the room (:meth:`~signaling.room.RoomState.live_caption`).
+
 Each server process that serves a peer of a visit applies the visit's events, in log
 order, to its own :class:`~signaling.room.RoomState` replica. Because the state machine is
 deterministic and each event carries the time stamped by the process that published it,

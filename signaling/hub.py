@@ -1,13 +1,13 @@
 """The room hub: rooms replicated over a shared event log, served to local websockets.
 
 Several server processes can serve one visit. Every input of a room (a join, a client
-message, a lost connection, a deadline, an injected caption or status) becomes a room
-event stamped with the publishing process's clock and is *appended* to the visit's
-channel of the :class:`~signaling.pubsub.EventLog`. Every process with a local peer of
-the visit runs a :class:`~signaling.room.RoomState` replica that applies the channel's
-events in log order (replaying from the start when it first attaches) and delivers only
-the messages addressed to its own connections. The state machine is deterministic, so
-the replicas agree.
+message the room accepts, a lost connection, a deadline, an injected status) becomes a
+room event stamped with the publishing process's clock and is *appended* to the visit's
+channel of the :class:`~signaling.pubsub.EventLog`; captions are only *published* live.
+Every process with a local peer of the visit runs a :class:`~signaling.room.RoomState`
+replica that applies the channel's events in log order (replaying from the start when it
+first attaches) and delivers only the messages addressed to its own connections. The
+state machine is deterministic, so the replicas agree.
 
 The app's websocket endpoint is a thin pump around :meth:`RoomHub.connect`::
 
@@ -29,7 +29,14 @@ from contextlib import asynccontextmanager
 from typing import TypedDict
 
 from signaling.connection import Connection, SendCallback
-from signaling.errors import BackendError, BackendUnavailable, HubClosed, RoomEnded, RoomFull
+from signaling.errors import (
+    BackendError,
+    BackendUnavailable,
+    HubClosed,
+    NotAdmitted,
+    RoomEnded,
+    RoomFull,
+)
 from signaling.events import (
     CaptionEvent,
     DisconnectEvent,
@@ -75,6 +82,12 @@ class RoomHub:
     persist, only in the process whose event caused it. Deadlines (grace, heartbeat)
     are published by the process that lost the connection; other processes follow as
     backup ``expire_backup_s`` later (plus up to ``expire_jitter_s``).
+
+    What enters the visit's log is kept small: a peer not in the call may only send
+    ``WAITING_MESSAGES`` (anything else raises :class:`~signaling.errors.NotAdmitted`
+    before it is published; after ``max_refused`` such refusals the connection's
+    ``submit`` raises :class:`~signaling.errors.RefusedRepeatedly`), and captions are
+    published live only (:meth:`EventLog.publish`), never logged.
     """
 
     def __init__(
@@ -97,6 +110,7 @@ class RoomHub:
         transition_timeout_s: float = 10.0,
         expire_jitter_s: float = 0.5,
         expire_backup_s: float = 2.0,
+        max_refused: int = 20,
     ) -> None:
         self.hub_id = uuid.uuid4().hex
         self.limits = RoomLimits(
@@ -118,6 +132,7 @@ class RoomHub:
         self._transition_timeout_s = transition_timeout_s
         self._expire_jitter_s = expire_jitter_s
         self._expire_backup_s = expire_backup_s
+        self._max_refused = max_refused
         self._replicas: dict[str, VisitReplica] = {}
         self._closed = False
 
@@ -158,6 +173,7 @@ class RoomHub:
             send_timeout_s=self._send_timeout_s,
             rate=self._message_rate,
             burst=self._message_burst,
+            max_refused=self._max_refused,
         )
         replica.connections[connection.connection_id] = connection
         connection.start()
@@ -173,9 +189,14 @@ class RoomHub:
             await self._leave(replica, connection, published)
 
     async def inject_caption(self, visit_id: str, caption: Caption) -> None:
-        """Publish a caption for everybody in the visit's room (any process may call)."""
+        """Show a caption to everybody in the visit's room now (any process may call).
+
+        Captions go to live followers only and never into the visit's log: partials are
+        worth nothing a moment later, and what outlives the display is the app's to
+        decide (it stores finals only with the patient's consent).
+        """
         event = CaptionEvent(**self._stamp(), caption=caption)
-        await self._publish(self._channel(visit_id), event)
+        await self._publish(self._channel(visit_id), event, live=True)
 
     async def inject_status(
         self,
@@ -201,7 +222,9 @@ class RoomHub:
         return list(self._replicas)
 
     async def delete_visit_log(self, visit_id: str) -> None:
-        """Drop a finished visit's event log (after the call ended and everybody left)."""
+        """Drop a finished visit's event log (once the call ended and its transitions are
+        stored): replicas still attached stop quietly, and a later join starts afresh, so
+        the app must refuse joins to the ended visit itself."""
         await self._backend.delete(self._channel(visit_id))
 
     async def close(self, timeout_s: float = 5.0) -> None:
@@ -306,6 +329,9 @@ class RoomHub:
     async def _submit(
         self, replica: VisitReplica, connection: Connection, message: ClientMessage
     ) -> None:
+        peer_id = connection.peer.peer_id
+        if not replica.room.accepts(peer_id, message, connection_id=connection.connection_id):
+            raise NotAdmitted()
         event = MessageEvent(
             **self._stamp(),
             peer_id=connection.peer.peer_id,
@@ -320,11 +346,14 @@ class RoomHub:
             replica.forget(event.event_id)
             raise
 
-    async def _publish(self, channel: str, event: RoomEvent) -> None:
+    async def _publish(self, channel: str, event: RoomEvent, *, live: bool = False) -> None:
         data = encode_event(event)
         try:
             async with asyncio.timeout(self._publish_timeout_s):
-                await self._backend.append(channel, data)
+                if live:
+                    await self._backend.publish(channel, data)
+                else:
+                    await self._backend.append(channel, data)
         except TimeoutError:
             raise BackendUnavailable("the event log did not accept an event in time") from None
         except BackendUnavailable:

@@ -31,8 +31,8 @@ from signaling.server_messages import (
     IceCandidate as IceCandidate,
 )
 
-MAX_FRAME_BYTES = 128 * 1024
-"""Largest raw client frame accepted (an SDP with many candidates is about 10 KiB)."""
+MAX_FRAME_BYTES = 32 * 1024
+"""Largest raw client frame accepted: an SDP, the largest message, is about 5-15 KiB."""
 
 
 class _ClientMessage(BaseModel):
@@ -139,6 +139,10 @@ ClientMessage = Annotated[
 ]
 
 
+WAITING_MESSAGES: tuple[type[_ClientMessage], ...] = (Ping, Leave, SetMediaState)
+"""All a peer not (yet) in the call may send: the room refuses the rest before it is
+logged, so a waiting peer can neither reach the others nor grow the visit's log."""
+
 _CLIENT_ADAPTER: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 _SERVER_ADAPTER: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
@@ -206,5 +210,6 @@ def protocol_error_notice(error: ProtocolError) -> ErrorNotice:
     codes: dict[str, ErrorCode] = {
         "unsupported_version": "unsupported_version",
         "rate_limited": "rate_limited",
+        "not_in_room": "not_in_room",
     }
     return error_notice(codes.get(error.code, "bad_message"), str(error))

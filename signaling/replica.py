@@ -9,13 +9,15 @@ from collections.abc import Awaitable, Callable
 
 from signaling.connection import Connection
 from signaling.errors import BadEvent
-from signaling.events import ExpireEvent, RoomEvent, apply_event, decode_event
+from signaling.events import CaptionEvent, ExpireEvent, RoomEvent, apply_event, decode_event
 from signaling.pubsub.base import EventLog
 from signaling.room import RoomState
 from signaling.room_model import RoomTransition
 from signaling.server_messages import CloseReason
 
 logger = logging.getLogger(__name__)
+
+_LIVE_RETRY_S = 1.0
 
 TransitionCallback = Callable[[str, RoomTransition], Awaitable[None]]
 """``on_transition(visit_id, transition)``: called by the process that caused it."""
@@ -24,7 +26,8 @@ TransitionCallback = Callable[[str, RoomTransition], Awaitable[None]]
 class VisitReplica:
     """Applies a visit's events in log order and delivers the results to local peers.
 
-    Its reader task replays the log from the start, then follows it. It stays attached
+    Its reader task replays the log from the start, then follows it; a second task
+    follows the visit's live entries (captions), which change nothing. It stays attached
     while this process has a connection to the visit, an event of its own not yet
     applied, or a peer of its own within the grace period (so that the grace expiry is
     published, and its transition reported, by the process that lost the connection).
@@ -67,11 +70,14 @@ class VisitReplica:
         self._timer_at: float | None = None
         self._expire_task: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._live_reader: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Start the reader task."""
+        """Start the reader tasks."""
         self._reader = asyncio.create_task(self._read(), name=f"room:{self.visit_id}")
         self._reader.add_done_callback(self._reader_done)
+        self._live_reader = asyncio.create_task(self._read_live(), name=f"live:{self.visit_id}")
+        self._live_reader.add_done_callback(self._live_reader_done)
 
     def expect(self, event_id: str, *, wait: bool = False) -> asyncio.Future[None] | None:
         """Register an event this process is about to publish (and a future if ``wait``)."""
@@ -101,7 +107,11 @@ class VisitReplica:
         for connection in list(self.connections.values()):
             connection.abort(reason)
         self._detach()
-        tasks = [t for t in (self._reader, self._expire_task) if t is not None and not t.done()]
+        tasks = [
+            t
+            for t in (self._reader, self._live_reader, self._expire_task)
+            if t is not None and not t.done()
+        ]
         for task in tasks:
             task.cancel()
         if tasks:
@@ -132,8 +142,41 @@ class VisitReplica:
                 # Entries can arrive in batches without a suspension point; let the
                 # connections' sender tasks drain their outboxes between events.
                 await asyncio.sleep(0)
+        if self.room.ended:
+            # The app deleted the log of the ended call: the connections are closing with
+            # their call_ended message, which must not be cut short.
+            self._detach()
+            self._release_pending()
+            return
         logger.warning("event log of visit %s ended", self.visit_id)
         self._close_all("backend_unavailable")
+
+    async def _read_live(self) -> None:
+        while not self.detached:
+            try:
+                async with self._backend.follow_live(self.channel) as entries:
+                    async for data in entries:
+                        self._deliver_live(data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning(
+                    "live entries of visit %s broke (%s)", self.visit_id, type(exc).__name__
+                )
+            await asyncio.sleep(_LIVE_RETRY_S)
+
+    def _deliver_live(self, data: bytes) -> None:
+        try:
+            event = decode_event(data)
+        except BadEvent:
+            logger.warning("skipping an undecodable live entry of visit %s", self.visit_id)
+            return
+        if not isinstance(event, CaptionEvent):
+            return  # only captions travel live; anything else must come through the log
+        for item in self.room.live_caption(event.caption):
+            connection = self.connections.get(item.connection_id or "")
+            if connection is not None:
+                connection.deliver(item.message, item.close)
 
     async def _apply(self, event: RoomEvent) -> None:
         try:
@@ -178,10 +221,17 @@ class VisitReplica:
             logger.error("room reader of visit %s failed", self.visit_id, exc_info=error)
             self._close_all("backend_unavailable")
 
+    def _live_reader_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("live reader of visit %s failed", self.visit_id, exc_info=task.exception())
+
     def _close_all(self, reason: CloseReason) -> None:
         self._detach()
         for connection in list(self.connections.values()):
             connection.abort(reason)
+        self._release_pending()
+
+    def _release_pending(self) -> None:
         for future in self.pending.values():
             if future is not None and not future.done():
                 future.set_result(None)  # the waiter sees its connection closed
@@ -194,6 +244,9 @@ class VisitReplica:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        live = self._live_reader
+        if live is not None and live is not asyncio.current_task():
+            live.cancel()
         self._on_detach(self)
 
     # --- deadlines ------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 
 from signaling.messages import (
+    WAITING_MESSAGES,
     Admit,
     ClientMessage,
     Deny,
@@ -195,6 +196,33 @@ class RoomState(Roster):
             ):
                 out.append(self._to(member, status))
         return out
+
+    # --- questions asked before an input is logged -----------------------------------
+
+    def accepts(
+        self, peer_id: str, message: ClientMessage, *, connection_id: str | None = None
+    ) -> bool:
+        """Whether ``message`` from ``peer_id`` may enter the visit's log at all.
+
+        Only a peer in the call, over its current connection, may send everything; anybody
+        else (waiting, gone, replaced, or the call over) only ``WAITING_MESSAGES``. Asked
+        of the local replica before publishing, which changes nothing: the peer learns
+        it was admitted from that same replica, so it is never behind for that peer.
+        """
+        if isinstance(message, WAITING_MESSAGES):
+            return True
+        member = self._members.get(peer_id)
+        if member is None or member.state != "in_room":
+            return False
+        return connection_id is None or connection_id == member.connection_id
+
+    def live_caption(self, caption: Caption) -> list[Outbound]:
+        """A caption that bypasses the log: for the peers in the call now, changing nothing.
+
+        Unlike the other inputs it neither advances the room's clock nor expires anybody,
+        since replicas each see live entries at their own moment and must still agree.
+        """
+        return [self._to(m, caption) for m in self._in_room_members()]
 
     # --- message dispatch -----------------------------------------------------------
 

@@ -18,7 +18,8 @@ PROTOCOL_VERSION = 1
 MAX_CHAT_CHARS = 2000
 
 ResumeToken = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-Sdp = Annotated[str, StringConstraints(min_length=1, max_length=64 * 1024)]
+MAX_SDP_CHARS = 30 * 1024  # an offer with all its candidates fits a 32 KiB frame
+Sdp = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SDP_CHARS)]
 ChatText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CHAT_CHARS)]
 Reason = Annotated[str, StringConstraints(max_length=500)]
 EventName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]

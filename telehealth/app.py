@@ -51,8 +51,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(database.close)
         await database.ping()
         await upgrade_database(database)
-        # A visit's log holds every room event, captions included: room for long visits.
-        events = create_backend(settings.pubsub_url, max_entries=100_000)
+        # A visit's log holds its room events (never captions); bounded in bytes and entries.
+        events = create_backend(
+            settings.pubsub_url,
+            max_entries=settings.room_log_max_entries,
+            max_bytes=settings.room_log_max_bytes,
+        )
         await events.connect()
         stack.push_async_callback(events.close)
         speech = SpeechService(settings)
@@ -68,6 +72,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(recorder.stop)
         hub = RoomHub(events, on_transition=recorder)
         stack.push_async_callback(hub.close)
+        recorder.delete_room_log = hub.delete_visit_log
         # After the hub: it deletes room logs through it, and stops before it closes.
         retention = RetentionTask(RetentionTargets(database, hub.delete_visit_log), settings)
         retention.start()

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from signaling.pubsub.base import MAX_ENTRY_BYTES
+
 ENV_PREFIX = "TELEHEALTH_"
 
 # Values that look like a secret but are well known; refused in production.
@@ -105,6 +107,12 @@ class Settings(BaseSettings):
     # forwarded_allow_ips); without one the client address is the peer's.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Each visit's room log (memory or Redis): its oldest entries are trimmed past either
+    # bound. A call of an hour logs well under 1 MB; the log is deleted when the call ends.
+    room_log_max_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=MAX_ENTRY_BYTES, le=1024 * 1024 * 1024
+    )
+    room_log_max_entries: int = Field(default=20_000, ge=100, le=1_000_000)
 
     @field_validator("allowed_origins", "ice_servers", "trusted_proxies", mode="before")
     @classmethod

@@ -13,7 +13,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from signaling.errors import BackendError, BackendUnavailable, LogTruncated
-from signaling.pubsub.base import EventLog, check_entry
+from signaling.pubsub.base import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_ENTRIES,
+    LIVE_QUEUE_SIZE,
+    EventLog,
+    check_bounds,
+    check_entry,
+    trim_target,
+)
 
 _POLL_S = 1.0  # how often a waiting subscriber re-checks for close or delete
 
@@ -21,6 +29,7 @@ _POLL_S = 1.0  # how often a waiting subscriber re-checks for close or delete
 @dataclass
 class _Channel:
     entries: list[bytes] = field(default_factory=list)
+    size: int = 0  # bytes of all retained entries
     base: int = 0  # absolute position of entries[0]; grows as old entries are trimmed
     condition: asyncio.Condition = field(default_factory=asyncio.Condition)
     subscribers: int = 0
@@ -31,18 +40,26 @@ class _Channel:
 class MemoryEventLog(EventLog):
     """Event log channels kept in this process's memory.
 
-    ``max_entries`` per channel (older entries are trimmed, like Redis ``MAXLEN ~``),
-    ``ttl_s`` after which a channel nobody appended to or follows is dropped, and
-    ``max_channels`` as a hard bound on how many channels exist at once.
+    ``max_entries`` and ``max_bytes`` per channel (older entries are trimmed, see
+    :class:`EventLog`), ``ttl_s`` after which a channel nobody appended to or follows is
+    dropped, and ``max_channels`` as a hard bound on how many channels exist at once.
     """
 
     def __init__(
-        self, *, max_entries: int = 10_000, ttl_s: float = 24 * 3600.0, max_channels: int = 10_000
+        self,
+        *,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        ttl_s: float = 24 * 3600.0,
+        max_channels: int = 10_000,
     ) -> None:
+        check_bounds(max_entries, max_bytes)
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.ttl_s = ttl_s
         self.max_channels = max_channels
         self._channels: dict[str, _Channel] = {}
+        self._live: dict[str, list[asyncio.Queue[bytes]]] = {}
         self._closed = False
 
     async def connect(self) -> None:
@@ -52,6 +69,7 @@ class MemoryEventLog(EventLog):
     async def close(self) -> None:
         """End all subscriptions and forget every channel."""
         self._closed = True
+        self._live.clear()
         channels, self._channels = self._channels, {}
         for channel in channels.values():
             channel.deleted = True
@@ -66,13 +84,69 @@ class MemoryEventLog(EventLog):
         log = self._channel(channel)
         async with log.condition:
             log.entries.append(data)
+            log.size += len(data)
             log.touched = time.monotonic()
-            # Trim in chunks of 10% so appends at the bound stay cheap.
-            excess = len(log.entries) - self.max_entries
-            if excess > 0 and excess >= max(1, self.max_entries // 10):
-                del log.entries[:excess]
-                log.base += excess
+            if len(log.entries) > self.max_entries or log.size > self.max_bytes:
+                self._trim(log)
             log.condition.notify_all()
+
+    def _trim(self, log: _Channel) -> None:
+        """Drop the oldest entries until under 90% of both bounds, keeping the newest."""
+        keep_entries, keep_bytes = trim_target(self.max_entries), trim_target(self.max_bytes)
+        drop, size = 0, log.size
+        while len(log.entries) - drop > 1 and (
+            len(log.entries) - drop > keep_entries or size > keep_bytes
+        ):
+            size -= len(log.entries[drop])
+            drop += 1
+        del log.entries[:drop]
+        log.size = size
+        log.base += drop
+
+    async def retained_bytes(self, channel: str) -> int:
+        """Bytes of the entries ``channel`` holds now (0 for no such channel)."""
+        log = self._channels.get(channel)
+        return log.size if log is not None else 0
+
+    async def publish(self, channel: str, data: bytes) -> None:
+        """Hand ``data`` to the channel's live followers (see :meth:`EventLog.publish`)."""
+        check_entry(channel, data)
+        if self._closed:
+            raise BackendUnavailable("the memory event log is closed")
+        for queue in self._live.get(channel, []):
+            if queue.full():
+                continue  # a stalled follower misses live entries, nobody else waits
+            queue.put_nowait(data)
+
+    @asynccontextmanager
+    async def follow_live(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        """Follow live entries of ``channel`` (see :meth:`EventLog.follow_live`)."""
+        check_entry(channel, b"")
+        if self._closed:
+            raise BackendUnavailable("the memory event log is closed")
+        if channel not in self._live and len(self._live) >= self.max_channels:
+            raise BackendError("too many live channels in the memory event log")
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=LIVE_QUEUE_SIZE)
+        self._live.setdefault(channel, []).append(queue)
+        entries = self._follow_live(queue)
+        try:
+            yield entries
+        finally:
+            await entries.aclose()
+            followers = self._live.get(channel, [])
+            if queue in followers:
+                followers.remove(queue)
+            if not followers:
+                self._live.pop(channel, None)
+
+    async def _follow_live(self, queue: asyncio.Queue[bytes]) -> AsyncGenerator[bytes, None]:
+        while not self._closed:
+            try:
+                async with asyncio.timeout(_POLL_S):
+                    data = await queue.get()
+            except TimeoutError:
+                continue
+            yield data
 
     @asynccontextmanager
     async def subscribe(

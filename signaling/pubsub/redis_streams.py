@@ -2,8 +2,11 @@
 
 Streams give the properties room replicas need: one total order of entries (stream ids),
 replay from the start for late subscribers (``XREAD`` from ``0-0``), live following
-(``XREAD BLOCK`` in a loop with a bounded block time), and a bound (``XADD MAXLEN ~``)
-plus a key TTL refreshed on every append so abandoned visits disappear.
+(``XREAD BLOCK`` in a loop with a bounded block time), and bounds: a server-side script
+appends, keeps the byte count of the stream in a counter key beside it, and trims the
+oldest entries exactly (``XTRIM MINID``) when the stream is over its entry or byte
+bound; both keys get a TTL refreshed on every append so abandoned visits disappear.
+Live entries (:meth:`RedisEventLog.publish`) use Redis pub/sub, which stores nothing.
 """
 
 from __future__ import annotations
@@ -21,12 +24,70 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from signaling.errors import BackendError, BackendUnavailable, LogTruncated
-from signaling.pubsub.base import EventLog, check_entry
+from signaling.pubsub.base import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_ENTRIES,
+    LIVE_QUEUE_SIZE,
+    EventLog,
+    check_bounds,
+    check_entry,
+    trim_target,
+)
 
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _FIELD = b"d"
+_SIZE_SUFFIX = "#bytes"  # channel names cannot contain "#" (check_entry)
+_LIVE_PREFIX = "live#"  # pub/sub channel names, a namespace apart from keys anyway
+_LIVE_POLL_S = 1.0
+
+
+def _glob_escape(text: str) -> str:
+    """Escape what PSUBSCRIBE patterns treat specially."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+# KEYS: stream, byte counter. ARGV: entry, max entries, max bytes, keep entries,
+# keep bytes, ttl seconds. Appends, then trims the oldest entries while the stream is over
+# a bound, down to the keep targets, never dropping the entry just added.
+_APPEND_SCRIPT = """
+local stream, counter = KEYS[1], KEYS[2]
+local data = ARGV[1]
+local max_entries, max_bytes = tonumber(ARGV[2]), tonumber(ARGV[3])
+local keep_entries, keep_bytes = tonumber(ARGV[4]), tonumber(ARGV[5])
+local ttl = tonumber(ARGV[6])
+local id = redis.call('XADD', stream, '*', 'd', data)
+local size = redis.call('INCRBY', counter, string.len(data))
+local length = redis.call('XLEN', stream)
+if length > max_entries or size > max_bytes then
+  local first_kept = id
+  local from = '-'
+  local done = false
+  while not done do
+    local batch = redis.call('XRANGE', stream, from, '+', 'COUNT', 100)
+    if #batch == 0 then break end
+    for _, entry in ipairs(batch) do
+      if length <= 1 or (length <= keep_entries and size <= keep_bytes) then
+        first_kept = entry[1]
+        done = true
+        break
+      end
+      local fields = entry[2]
+      for i = 1, #fields, 2 do
+        if fields[i] == 'd' then size = size - string.len(fields[i + 1]) end
+      end
+      length = length - 1
+      from = '(' .. entry[1]
+    end
+  end
+  redis.call('XTRIM', stream, 'MINID', first_kept)
+  redis.call('SET', counter, size)
+end
+redis.call('EXPIRE', stream, ttl)
+redis.call('EXPIRE', counter, ttl)
+return size
+"""
 
 
 def _decode(raw: bytes | str) -> str:
@@ -36,13 +97,14 @@ def _decode(raw: bytes | str) -> str:
 class RedisEventLog(EventLog):
     """Event log channels stored as Redis Streams under ``key_prefix``.
 
-    ``max_entries`` is the approximate stream length bound, ``ttl_s`` the key lifetime
-    after the last append, ``block_ms`` how long one ``XREAD`` waits, ``timeout_s`` the
-    bound on every other command and on waiting for a pooled connection, and
-    ``retry_s`` how long a subscriber keeps retrying after Redis went away before it
-    raises :class:`~signaling.errors.BackendUnavailable`. Each live subscription holds one
-    pooled connection while it blocks, so ``max_connections`` bounds concurrent
-    subscriptions plus in-flight appends.
+    ``max_entries`` and ``max_bytes`` bound each stream (see :class:`EventLog`),
+    ``ttl_s`` is the key lifetime after the last append, ``block_ms`` how long one
+    ``XREAD`` waits, ``timeout_s`` the bound on every other command and on waiting for a
+    pooled connection, and ``retry_s`` how long a subscriber keeps retrying after Redis
+    went away before it raises :class:`~signaling.errors.BackendUnavailable`. Each log
+    subscription holds one pooled connection while it blocks, and all live followers
+    share one more, so ``max_connections`` bounds concurrent subscriptions plus
+    in-flight appends.
     """
 
     def __init__(
@@ -50,7 +112,8 @@ class RedisEventLog(EventLog):
         url: str,
         *,
         key_prefix: str = "telehealth:signaling:",
-        max_entries: int = 10_000,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         ttl_s: float = 24 * 3600.0,
         block_ms: int = 5_000,
         read_count: int = 100,
@@ -58,9 +121,11 @@ class RedisEventLog(EventLog):
         retry_s: float = 10.0,
         max_connections: int = 64,
     ) -> None:
+        check_bounds(max_entries, max_bytes)
         self.url = url
         self.key_prefix = key_prefix
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.ttl_s = ttl_s
         self.block_ms = block_ms
         self.read_count = read_count
@@ -69,6 +134,10 @@ class RedisEventLog(EventLog):
         self.max_connections = max_connections
         self._client: redis_async.Redis | None = None
         self._closed = False
+        self._live_lock = asyncio.Lock()
+        self._live_pubsub: Any = None
+        self._live_reader: asyncio.Task[None] | None = None
+        self._live_followers: dict[bytes, list[asyncio.Queue[bytes]]] = {}
 
     async def connect(self) -> None:
         """Create the connection pool and check that Redis answers."""
@@ -90,24 +159,121 @@ class RedisEventLog(EventLog):
     async def close(self) -> None:
         """Close the pool; live subscriptions stop at their next read."""
         self._closed = True
+        reader, self._live_reader = self._live_reader, None
+        if reader is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+        pubsub, self._live_pubsub = self._live_pubsub, None
+        if pubsub is not None:
+            await pubsub.aclose()
+        self._live_followers.clear()
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
             await client.connection_pool.disconnect()
 
     async def append(self, channel: str, data: bytes) -> None:
-        """``XADD`` the entry (trimming to ``MAXLEN ~``) and refresh the key's TTL."""
+        """Append the entry, trim the stream to its bounds and refresh the keys' TTL."""
         check_entry(channel, data)
         client = self._require()
         key = self.key_prefix + channel
-        async with client.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {_FIELD: data}, maxlen=self.max_entries, approximate=True)
-            pipe.expire(key, max(1, int(self.ttl_s)))
-            await self._call(pipe.execute())
+        await self._call(
+            client.eval(
+                _APPEND_SCRIPT,
+                2,
+                key,
+                key + _SIZE_SUFFIX,
+                data,
+                self.max_entries,
+                self.max_bytes,
+                trim_target(self.max_entries),
+                trim_target(self.max_bytes),
+                max(1, int(self.ttl_s)),
+            )
+        )
+
+    async def retained_bytes(self, channel: str) -> int:
+        """Bytes of the entries ``channel``'s stream holds now (0 for no such stream)."""
+        raw: Any = await self._call(self._require().get(self.key_prefix + channel + _SIZE_SUFFIX))
+        return int(raw) if raw is not None else 0
 
     async def delete(self, channel: str) -> None:
-        """``DEL`` the channel's stream."""
-        await self._call(self._require().delete(self.key_prefix + channel))
+        """``DEL`` the channel's stream and its byte counter."""
+        key = self.key_prefix + channel
+        await self._call(self._require().delete(key, key + _SIZE_SUFFIX))
+
+    async def publish(self, channel: str, data: bytes) -> None:
+        """``PUBLISH`` to the channel's live followers in every process (nothing stored)."""
+        check_entry(channel, data)
+        await self._call(self._require().publish(self._live_key(channel), data))
+
+    @asynccontextmanager
+    async def follow_live(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        """Follow the channel's live entries (see :meth:`EventLog.follow_live`)."""
+        check_entry(channel, b"")
+        await self._start_live()
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=LIVE_QUEUE_SIZE)
+        key = self._live_key(channel).encode()
+        self._live_followers.setdefault(key, []).append(queue)
+        entries = self._follow_live(queue)
+        try:
+            yield entries
+        finally:
+            await entries.aclose()
+            followers = self._live_followers.get(key, [])
+            if queue in followers:
+                followers.remove(queue)
+            if not followers:
+                self._live_followers.pop(key, None)
+
+    def _live_key(self, channel: str) -> str:
+        return self.key_prefix + _LIVE_PREFIX + channel
+
+    async def _start_live(self) -> None:
+        """Subscribe once per process to every live channel under the prefix.
+
+        One pattern subscription on one connection serves all followers: a subscription
+        per visit would take a pooled connection each, halving how many visits a process
+        can follow. Entries of visits nobody here follows are dropped on arrival.
+        """
+        async with self._live_lock:
+            if self._live_reader is not None and not self._live_reader.done():
+                return
+            pubsub = self._require().pubsub(ignore_subscribe_messages=True)
+            pattern = _glob_escape(self.key_prefix + _LIVE_PREFIX) + "*"
+            try:
+                await self._call(pubsub.psubscribe(pattern))
+            except BaseException:
+                await pubsub.aclose()
+                raise
+            self._live_pubsub = pubsub
+            self._live_reader = asyncio.create_task(self._route_live(pubsub), name="redis-live")
+
+    async def _route_live(self, pubsub: Any) -> None:
+        while not self._closed:
+            try:
+                async with asyncio.timeout(_LIVE_POLL_S + self.timeout_s):
+                    message: Any = await pubsub.get_message(timeout=_LIVE_POLL_S)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # redis-py reconnects and re-subscribes on the next read
+                logger.warning("redis live read failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(min(1.0, self.retry_s / 5))
+                continue
+            if message is None or message.get("type") != "pmessage":
+                continue
+            for queue in self._live_followers.get(message["channel"], []):
+                if not queue.full():  # a stalled follower misses live entries
+                    queue.put_nowait(message["data"])
+
+    async def _follow_live(self, queue: asyncio.Queue[bytes]) -> AsyncGenerator[bytes, None]:
+        while not self._closed:
+            try:
+                async with asyncio.timeout(_LIVE_POLL_S):
+                    data = await queue.get()
+            except TimeoutError:
+                continue
+            yield data
 
     @asynccontextmanager
     async def subscribe(

@@ -1,8 +1,8 @@
 """Live captions: a participant's recognized speech, to everyone in the visit and to storage.
 
-Partials are throttled (they replace each other in place, so a few a second is enough and
-keeps the visit's event log small); finals always go out, and are stored when the patient
-consented (the sink decides).
+Partials are throttled (they replace each other in place, so a few a second is enough);
+finals always go out. Captions are shown live only and never enter the visit's room log;
+finals are stored as the transcript when the patient consented (the sink decides).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from signaling.messages import MAX_FRAME_BYTES
 from telehealth import __version__
 from telehealth.cli.common import CommandFailed, PortInUse, expected_failures, run
 from telehealth.clinicians import count_clinicians
@@ -80,7 +81,7 @@ def serve(
         log_config=None,
         access_log=False,
         ws="websockets-sansio",
-        ws_max_size=64 * 1024,
+        ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,
         # Only a configured reverse proxy may say who the client is and whether it used TLS.
         proxy_headers=bool(settings.trusted_proxies),

@@ -27,6 +27,7 @@ from signaling.errors import (
     RoomFull,
 )
 from signaling.messages import (
+    MAX_FRAME_BYTES,
     SendChat,
     encode_server_message,
     parse_client_message,
@@ -43,7 +44,9 @@ from telehealth.services import Services
 log = logging.getLogger("telehealth.ws")
 router = APIRouter()
 
-MAX_MESSAGE_BYTES = 64 * 1024
+# Signaling frames are small (an SDP, the largest, is 5-15 KiB); anything larger closes the
+# socket with 1009 (uvicorn's ws_max_size in `telehealth serve` is the same bound).
+MAX_MESSAGE_BYTES = MAX_FRAME_BYTES
 HELLO_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 60.0
 # How often an open connection checks that its session still holds (expired, signed out,
@@ -252,10 +255,12 @@ async def _read_until_closed(
             await connection.submit(message)
             if isinstance(message, SendChat) and in_room:
                 services.chat.record(ChatLine(connection.visit_id, connection.peer, message.text))
-        except RateLimited:
-            return Close.POLICY, "too many messages"
+        except RateLimited as error:  # a flood, or refused messages again and again
+            return Close.POLICY, str(error)
         except ConnectionClosed:
             continue
         except ProtocolError as error:
-            # Through the connection's outbox, so it keeps its place among other messages.
+            # Bad or not allowed yet (NotAdmitted: a waiting patient's chat or offer, refused
+            # before the room's log). Through the connection's outbox, so it keeps its
+            # place among other messages.
             connection.deliver(protocol_error_notice(error))

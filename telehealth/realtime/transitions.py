@@ -2,12 +2,14 @@
 
 The hub reports transitions from inside a room's event loop; writing to the database there
 would hold up every message of the room behind a disk write. So transitions go into a
-bounded queue and one writer task applies them, in order.
+bounded queue and one writer task applies them, in order. Once the end of a call is
+stored, the visit's room log has served its purpose and is deleted.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from signaling.room_model import RoomTransition
 from telehealth.audit import ActorType
@@ -46,6 +48,8 @@ class VisitStatusRecorder(QueuedWriter[tuple[str, RoomTransition]]):
     def __init__(self, database: Database) -> None:
         super().__init__(log)
         self.database = database
+        # The hub's delete_visit_log, set once the hub (which calls this recorder) exists.
+        self.delete_room_log: Callable[[str], Awaitable[None]] | None = None
 
     async def __call__(self, visit_id: str, transition: RoomTransition) -> None:
         self.submit((visit_id, transition))
@@ -55,6 +59,12 @@ class VisitStatusRecorder(QueuedWriter[tuple[str, RoomTransition]]):
 
     async def write(self, item: tuple[str, RoomTransition]) -> None:
         visit_id, transition = item
+        await self._store(visit_id, transition)
+        if transition.kind == "call_ended" and self.delete_room_log is not None:
+            # After the store: a failed write leaves the log to its idle expiry.
+            await self.delete_room_log(visit_id)
+
+    async def _store(self, visit_id: str, transition: RoomTransition) -> None:
         async with self.database.session() as session:
             visit = await session.get(Visit, visit_id)
             if visit is None:

@@ -178,13 +178,79 @@ async def test_redis_append_sets_a_ttl_and_trims(key_prefix: str) -> None:
         client = redis_async.Redis.from_url(url)
         try:
             ttl = await client.ttl(key_prefix + "ch")
+            counter_ttl = await client.ttl(key_prefix + "ch#bytes")
             length = await client.xlen(key_prefix + "ch")
         finally:
             await client.aclose()
-        assert 590 <= ttl <= 600
-        assert 100 <= length < 500
+        assert 590 <= ttl <= 600 and 590 <= counter_ttl <= 600
+        # Trimmed exactly, to 90% of the bound once over it: never more than the bound.
+        assert 90 <= length <= 100
+        entries = await client_entries(url, key_prefix + "ch")
+        assert entries[-1] == b"499"
+        assert await log.retained_bytes("ch") == sum(len(e) for e in entries)
     finally:
         await log.close()
+
+
+async def client_entries(url: str, key: str) -> list[bytes]:
+    client = redis_async.Redis.from_url(url)
+    try:
+        rows = await client.xrange(key)
+    finally:
+        await client.aclose()
+    return [fields[b"d"] for _, fields in rows]
+
+
+@pytest.mark.asyncio
+async def test_a_channel_stays_within_its_byte_budget(make_backend: BackendFactory) -> None:
+    budget = MAX_ENTRY_BYTES  # the smallest budget allowed: one largest entry
+    log = await make_backend(max_bytes=budget, max_entries=100_000)
+    entry = 20_000
+    for i in range(200):  # 4 MB offered to a 512 KiB budget
+        await log.append("visit:a", str(i % 10).encode() * entry)
+        assert await log.retained_bytes("visit:a") <= budget
+    retained = await log.retained_bytes("visit:a")
+    assert retained >= budget * 0.9 - entry
+    # The oldest were trimmed, which a replay from the start notices.
+    with pytest.raises(LogTruncated):
+        async with log.subscribe("visit:a") as entries:
+            await take(entries, 200)
+    # The largest entry still fits, alone.
+    await log.append("visit:a", b"z" * MAX_ENTRY_BYTES)
+    assert await log.retained_bytes("visit:a") == MAX_ENTRY_BYTES
+    # Deleting drops the entries and the count.
+    await log.delete("visit:a")
+    assert await log.retained_bytes("visit:a") == 0
+
+
+@pytest.mark.asyncio
+async def test_budgets_too_small_for_one_entry_are_refused(backend_kind: str) -> None:
+    url = "memory://" if backend_kind == "memory" else redis_url()
+    with pytest.raises(ValueError, match="max_bytes"):
+        create_backend(url, max_bytes=MAX_ENTRY_BYTES - 1)
+    with pytest.raises(ValueError, match="max_entries"):
+        create_backend(url, max_entries=0)
+
+
+@pytest.mark.asyncio
+async def test_live_entries_reach_followers_and_are_never_stored(
+    make_backend: BackendFactory,
+) -> None:
+    publisher, follower = await make_backend(), await make_backend()
+    async with follower.follow_live("visit:a") as live, follower.follow_live("visit:b") as other:
+        await asyncio.sleep(0.2)  # Redis: the pattern subscription is registered
+        await publisher.publish("visit:a", b"caption one")
+        await publisher.publish("visit:b", b"caption two")
+        assert await take(live, 1) == [b"caption one"]
+        assert await take(other, 1) == [b"caption two"]
+    assert await publisher.retained_bytes("visit:a") == 0
+    await publisher.append("visit:a", b"logged")
+    async with follower.subscribe("visit:a") as entries:
+        assert await take(entries, 1) == [b"logged"]
+        with pytest.raises(TimeoutError):
+            await take(entries, 1, within=0.3)  # the live entries are not in the log
+    with pytest.raises(BackendError, match="'#'"):
+        await publisher.append("visit:a#bytes", b"x")
 
 
 @pytest.mark.redis

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from signaling.messages import MAX_FRAME_BYTES
 from telehealth.app import create_app
 from telehealth.settings import Settings
 
@@ -31,7 +32,7 @@ async def live_server(settings: Settings) -> AsyncIterator[FastAPI]:
         log_config=None,
         access_log=False,
         ws="websockets-sansio",
-        ws_max_size=64 * 1024,
+        ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,
         server_header=False,
         lifespan="on",
