@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     ice_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     turn_secret: SecretStr | None = None
     turn_credential_ttl_s: int = Field(default=3600, ge=60, le=86400)
+    # "relay" sends all media through the TURN relay: neither side learns the other's
+    # address, and networks that allow only the relay still work.
+    ice_transport_policy: Literal["all", "relay"] = "all"
 
     speech_engine: Literal["auto", "vosk", "whisper", "off"] = "auto"
     speech_language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
@@ -152,6 +155,18 @@ class Settings(BaseSettings):
             if not url.startswith(("stun:", "turn:", "turns:")):
                 raise ValueError(f"{url!r} is not a stun:, turn: or turns: URL")
         return value
+
+    @model_validator(mode="after")
+    def _relay_needs_turn(self) -> Settings:
+        if self.ice_transport_policy == "relay" and not (
+            self.turn_secret
+            and any(url.startswith(("turn:", "turns:")) for url in self.ice_servers)
+        ):
+            raise ValueError(
+                "ice_transport_policy: relay needs a turn: or turns: URL in ice_servers "
+                "and a turn_secret"
+            )
+        return self
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

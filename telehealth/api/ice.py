@@ -23,5 +23,6 @@ async def ice(participant: AnyParticipant, settings: SettingsDep) -> IceServersO
             turn_secret=secret,
             user=user,
             ttl_s=settings.turn_credential_ttl_s,
-        )
+        ),
+        ice_transport_policy=settings.ice_transport_policy,
     )

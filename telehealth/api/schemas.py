@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -77,3 +77,6 @@ class PatientVisitOut(BaseModel):
 
 class IceServersOut(BaseModel):
     ice_servers: list[dict[str, Any]] = Field(serialization_alias="iceServers")
+    ice_transport_policy: Literal["all", "relay"] = Field(
+        default="all", serialization_alias="iceTransportPolicy"
+    )

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from aiortc import RTCConfiguration, RTCIceServer
+from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy
 
 from signaling.peers import PeerInfo
 from telehealth.ice import turn_credentials
@@ -41,7 +41,8 @@ def rtc_configuration(settings: Settings, user: str) -> RTCConfiguration:
             settings.turn_secret.get_secret_value(), user, settings.turn_credential_ttl_s
         )
         servers.append(RTCIceServer(urls=turn, username=username, credential=credential))
-    return RTCConfiguration(iceServers=servers)
+    policy = RTCIceTransportPolicy(settings.ice_transport_policy)
+    return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
 
 
 @dataclass(frozen=True, slots=True)

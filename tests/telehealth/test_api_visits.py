@@ -174,4 +174,7 @@ async def test_ice_is_empty_when_nothing_is_configured(tmp_path: Path) -> None:
                 session, email="c@clinic.example", display_name="C", password=PASSWORD
             )
         async with signed_in(app, "c@clinic.example") as client:
-            assert (await client.get("/api/ice")).json() == {"iceServers": []}
+            assert (await client.get("/api/ice")).json() == {
+                "iceServers": [],
+                "iceTransportPolicy": "all",
+            }

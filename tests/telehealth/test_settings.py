@@ -59,6 +59,7 @@ def test_staff_session_and_sign_in_defaults(tmp_path: Path) -> None:
         ("TELEHEALTH_SPEECH_ENGINE", "cloud", "TELEHEALTH_SPEECH_ENGINE"),
         ("TELEHEALTH_TTS_RATE_WPM", "900", "TELEHEALTH_TTS_RATE_WPM"),
         ("TELEHEALTH_ICE_SERVERS", "http://stun.example", "TELEHEALTH_ICE_SERVERS"),
+        ("TELEHEALTH_ICE_TRANSPORT_POLICY", "direct", "TELEHEALTH_ICE_TRANSPORT_POLICY"),
         ("TELEHEALTH_RETENTION_DAYS", "0", "TELEHEALTH_RETENTION_DAYS"),
         ("TELEHEALTH_PUBLIC_BASE_URL", "ftp://x", "TELEHEALTH_PUBLIC_BASE_URL"),
         ("TELEHEALTH_ALLOWED_ORIGINS", "evil.example", "TELEHEALTH_ALLOWED_ORIGINS"),
@@ -120,3 +121,19 @@ def test_secret_key_is_generated_once_and_private(tmp_path: Path) -> None:
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert make_settings(tmp_path).resolved_secret_key() == first
     assert os.environ.get("TELEHEALTH_SECRET_KEY") is None
+
+
+def test_relay_only_media_needs_a_turn_relay(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEHEALTH_ICE_TRANSPORT_POLICY", "relay")
+    monkeypatch.setenv("TELEHEALTH_ICE_SERVERS", "stun:stun.clinic.example:3478")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(
+        "invalid setting TELEHEALTH_ICE_TRANSPORT_POLICY: relay needs a turn:"
+    )
+    monkeypatch.setenv("TELEHEALTH_ICE_SERVERS", "turn:turn.clinic.example:3478")
+    monkeypatch.setenv("TELEHEALTH_TURN_SECRET", "a-long-shared-secret-for-the-relay")
+    assert load_settings().ice_transport_policy == "relay"

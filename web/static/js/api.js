@@ -59,14 +59,19 @@ export async function api(path, { method = "GET", body, timeoutMs = TIMEOUT_MS }
 }
 
 /**
- * The ICE servers for RTCPeerConnection; an empty list if the call fails.
- * @returns {Promise<RTCIceServer[]>}
+ * The RTCPeerConnection configuration the server hands out: STUN/TURN servers with fresh
+ * credentials and the transport policy ("relay" keeps both sides' addresses private).
+ * No servers if the call fails: loopback and LAN calls still work without STUN/TURN.
+ * @returns {Promise<RTCConfiguration>}
  */
-export async function fetchIceServers() {
+export async function fetchRtcConfig() {
   try {
     const data = await api("/api/ice");
-    return Array.isArray(data.iceServers) ? data.iceServers : [];
+    return {
+      iceServers: Array.isArray(data.iceServers) ? data.iceServers : [],
+      iceTransportPolicy: data.iceTransportPolicy === "relay" ? "relay" : "all",
+    };
   } catch {
-    return []; // loopback and LAN calls still work without STUN/TURN
+    return { iceServers: [] };
   }
 }

@@ -74,19 +74,19 @@ export class AssistantConnection {
    * @param {string} options.visitId
    * @param {MediaStreamTrack | null} [options.track]
    * @param {MediaStream | null} [options.stream]
-   * @param {RTCIceServer[]} [options.iceServers]
+   * @param {RTCConfiguration} [options.rtcConfig]
    * @param {HTMLAudioElement | null} [options.audio]
    * @param {string} [options.mode] "captions", "intake" or "commands"
    * @param {string | null} [options.language] null: the server's default
    * @param {() => Record<string, unknown>} [options.offerFields]
    */
   constructor({
-    visitId, track, stream, iceServers, audio, mode = "captions", language = null, offerFields,
+    visitId, track, stream, rtcConfig, audio, mode = "captions", language = null, offerFields,
   }) {
     this.visitId = visitId;
     this.track = track;
     this.stream = stream || (track ? new MediaStream([track]) : null);
-    this.iceServers = iceServers || [];
+    this.rtcConfig = rtcConfig || {};
     this.audio = audio || null;
     this.mode = mode;
     this.language = language || null;
@@ -181,7 +181,7 @@ export class AssistantConnection {
     const generation = this.#generation;
     const current = () => generation === this.#generation && !this.#closed;
     this.#setState("connecting");
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection(this.rtcConfig);
     this.#pc = pc;
     if (this.track && this.stream) pc.addTrack(this.track, this.stream);
     else pc.addTransceiver("audio", { direction: "recvonly" });

@@ -5,7 +5,7 @@
 // and finishing. What differs by role (waiting room, admitting, the words said) comes in
 // as hooks and texts, and each page adds its own signaling handlers with `on`.
 //
-//   const page = new CallPage({ visitId, localStream, iceServers, texts, hooks });
+//   const page = new CallPage({ visitId, localStream, rtcConfig, texts, hooks });
 //   page.on("welcome", onWelcome).on("closed", onClosed);
 //   page.connect();
 
@@ -28,10 +28,10 @@ import { SignalingClient } from "./signaling.js";
 
 export class CallPage {
   /**
-   * @param {{ visitId: string, localStream: MediaStream | null, iceServers: RTCIceServer[],
+   * @param {{ visitId: string, localStream: MediaStream | null, rtcConfig: RTCConfiguration,
    *   texts: CallTexts, hooks?: CallHooks }} options
    */
-  constructor({ visitId, localStream, iceServers, texts, hooks = {} }) {
+  constructor({ visitId, localStream, rtcConfig, texts, hooks = {} }) {
     this.texts = texts;
     /** @type {Map<string, string>} peer id -> display name */
     this.names = new Map();
@@ -44,7 +44,7 @@ export class CallPage {
     this.call = new CallSession({
       signaling: this.signaling,
       localStream,
-      iceServers,
+      rtcConfig,
       onRemote: (peerId, stream) => {
         this.tiles.show(peerId, stream);
         remotesChanged();
@@ -139,7 +139,7 @@ export class CallPage {
    */
   startSpeechCaptions(visitId) {
     this.captions.speech.start({
-      visitId, stream: this.localStream, iceServers: this.call.iceServers,
+      visitId, stream: this.localStream, rtcConfig: this.call.rtcConfig,
     });
   }
 

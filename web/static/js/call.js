@@ -20,15 +20,15 @@ export class CallSession {
    * @param {object} options
    * @param {SignalingClient} options.signaling
    * @param {MediaStream | null} options.localStream
-   * @param {RTCIceServer[]} [options.iceServers]
+   * @param {RTCConfiguration} [options.rtcConfig]
    * @param {(peerId: string, stream: MediaStream) => void} [options.onRemote]
    * @param {(peerId: string) => void} [options.onRemoteGone]
    * @param {(peerId: string, state: RTCPeerConnectionState) => void} [options.onConnectionState]
    */
-  constructor({ signaling, localStream, iceServers, onRemote, onRemoteGone, onConnectionState }) {
+  constructor({ signaling, localStream, rtcConfig, onRemote, onRemoteGone, onConnectionState }) {
     this.signaling = signaling;
     this.localStream = localStream;
-    this.iceServers = iceServers || [];
+    this.rtcConfig = rtcConfig || {};
     this.onRemote = onRemote || (() => {});
     this.onRemoteGone = onRemoteGone || (() => {});
     this.onConnectionState = onConnectionState || (() => {});
@@ -72,7 +72,7 @@ export class CallSession {
       link = new PeerLink({
         peerId,
         polite: this.#isPolite(peerId),
-        iceServers: this.iceServers,
+        rtcConfig: this.rtcConfig,
         localStream: this.localStream,
         signaling: this.signaling,
         onTrack: (l) => this.onRemote(l.peerId, l.remoteStream),

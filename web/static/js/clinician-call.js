@@ -2,7 +2,7 @@
 // chat, captions (with the patient's consent to saving them) and ending the call.
 
 import { announce, formatDateTime, showView } from "./a11y.js";
-import { ApiError, api, fetchIceServers } from "./api.js";
+import { ApiError, api, fetchRtcConfig } from "./api.js";
 import {
   bindShortcuts, getAction, loadActions, registerAction, setConfirmer,
 } from "./actions.js";
@@ -25,7 +25,7 @@ const CONSENT_TEXT = {
 
 let callPage = null; // call-page.js
 let localStream = null;
-let iceServers = [];
+let rtcConfig = {};
 let consentState = null;
 let consentTimer = null;
 let ended = false;
@@ -173,7 +173,7 @@ function connectSignaling() {
   callPage = new CallPage({
     visitId,
     localStream,
-    iceServers,
+    rtcConfig,
     texts: {
       otherName: "The patient",
       connected: (name) => `Video connected with ${name}.`,
@@ -267,7 +267,7 @@ async function start() {
   }
   bindShortcuts(document);
   let media;
-  [iceServers, media] = await Promise.all([fetchIceServers(), openLocalMedia()]);
+  [rtcConfig, media] = await Promise.all([fetchRtcConfig(), openLocalMedia()]);
   localStream = media.stream;
   if (localStream) $("local-video").srcObject = localStream;
   if (media.problem) {

@@ -3,7 +3,7 @@
 // with the keyboard form. It sits in the waiting room so the clinician can admit at any
 // time; join.js hides it (and stops the voice dialogue) once the patient is admitted.
 //
-//   const intake = mountIntakeStep({ getVisitId, getStream, getIceServers, onVoice });
+//   const intake = mountIntakeStep({ getVisitId, getStream, getRtcConfig, onVoice });
 //   intake.show();  // when the waiting room opens
 //   intake.hide();  // when admitted, or the visit ends
 //   intake.startVoice();  // "start symptom check" (the same as the "Answer by voice" button)
@@ -26,7 +26,7 @@ function focusOn(node) {
 }
 
 /** Wire the "Before your visit" section of join.html; returns `{show, hide}`. */
-export function mountIntakeStep({ getVisitId, getStream, getIceServers, onVoice = () => {} }) {
+export function mountIntakeStep({ getVisitId, getStream, getRtcConfig, onVoice = () => {} }) {
   const section = $("intake-step");
   const choices = $("intake-choices");
   const voiceButton = $("intake-voice-start");
@@ -148,7 +148,7 @@ export function mountIntakeStep({ getVisitId, getStream, getIceServers, onVoice 
     assistant = new AssistantConnection({
       visitId: getVisitId(),
       track,
-      iceServers: getIceServers(),
+      rtcConfig: getRtcConfig(),
       audio,
       mode: "intake",
       offerFields: voicePreferences, // the remembered speaking rate and volume

@@ -5,7 +5,7 @@ import { announce, formatDateTime, showView } from "./a11y.js";
 import {
   loadActions, setPage as setActionsPage, wakePhrase,
 } from "./actions.js";
-import { api, fetchIceServers } from "./api.js";
+import { api, fetchRtcConfig } from "./api.js";
 import { openSession } from "./check-in.js";
 import { confirmWith, mountMediaControls } from "./call-ui.js";
 import { ConsentQuestion, loadConsent, mountConsentChange, saveConsent } from "./consent.js";
@@ -24,7 +24,7 @@ let devices = null; // device-check.js: the camera, microphone and their check
 let callPage = null; // call-page.js, from joining the waiting room on
 let consent = null; // the join step's ConsentQuestion
 let intake = null; // the waiting room's "Before your visit" step
-let iceServers = [];
+let rtcConfig = {};
 let finished = false;
 let page = "join"; // where the patient is, as the action registry names it
 let invitedVisit = null; // the visit the invite opens, before the name is given
@@ -32,7 +32,7 @@ let invitedVisit = null; // the visit the invite opens, before the name is given
 const voice = new PatientVoice(() => ({
   visitId: visit?.visit_id || invitedVisit?.visit_id,
   invite: visit ? null : invite,
-  iceServers,
+  rtcConfig,
   page,
   clinicianName: invitedVisit?.clinician_name,
   consent,
@@ -164,11 +164,11 @@ function finish(text) {
 
 async function joinWaitingRoom() {
   $("join-waiting-room").disabled = true;
-  iceServers = await fetchIceServers();
+  rtcConfig = await fetchRtcConfig();
   callPage = openPatientCall({
     visitId: visit.visit_id,
     localStream: devices.stream,
-    iceServers,
+    rtcConfig,
     hooks: {
       welcome: onWelcome,
       queue: showWaiting,
@@ -222,7 +222,7 @@ async function start() {
   intake = mountIntakeStep({
     getVisitId: () => visit.visit_id,
     getStream: () => devices.stream,
-    getIceServers: () => iceServers,
+    getRtcConfig: () => rtcConfig,
     onVoice: (active, { finished: answered } = {}) => {
       if (page !== "waiting" && page !== "intake") return;
       if (active) moveTo("intake");

@@ -10,11 +10,11 @@ import { CLOSE, CLOSE_MESSAGES } from "./protocol.js";
  * admitted(peers), finish(text), linkProblem(text), finished() -> boolean,
  * offerReconnect() (shows the Reconnect button).
  */
-export function openPatientCall({ visitId, localStream, iceServers, hooks }) {
+export function openPatientCall({ visitId, localStream, rtcConfig, hooks }) {
   const page = new CallPage({
     visitId,
     localStream,
-    iceServers,
+    rtcConfig,
     texts: {
       otherName: "The clinician",
       connected: (name) => `You are connected with ${name}.`,

@@ -10,7 +10,7 @@ import { VoiceGuide, rememberVoiceGuidance, voiceGuidanceWanted } from "./voice-
 
 /**
  * `context()` says where the patient is: {visitId, invite (before a session, else null),
- * iceServers, page, clinicianName, consent (the form's ConsentQuestion)}.
+ * rtcConfig, page, clinicianName, consent (the form's ConsentQuestion)}.
  */
 export class PatientVoice {
   constructor(context) {
@@ -20,7 +20,7 @@ export class PatientVoice {
   }
 
   async start() {
-    const { visitId, invite, iceServers, page } = this.context();
+    const { visitId, invite, rtcConfig, page } = this.context();
     if (this.guide || !visitId || !voiceGuidanceWanted() || !voiceAvailable()) return;
     try {
       this.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
@@ -28,7 +28,7 @@ export class PatientVoice {
       return; // no microphone (or not allowed): the page works by keyboard and screen reader
     }
     this.guide = new VoiceGuide({
-      visitId, invite, stream: this.stream, iceServers, audio: $("guide-audio"),
+      visitId, invite, stream: this.stream, rtcConfig, audio: $("guide-audio"),
     });
     this.guide.start(page);
     if (page === "join") this.#checkIn();

@@ -19,16 +19,16 @@ export class PeerLink {
    * @param {object} options
    * @param {string} options.peerId
    * @param {boolean} options.polite whether we yield when both sides offer at once
-   * @param {RTCIceServer[]} options.iceServers
+   * @param {RTCConfiguration} options.rtcConfig
    * @param {MediaStream | null} options.localStream
    * @param {SignalingClient} options.signaling
    * @param {(link: PeerLink) => void} options.onTrack
    * @param {(link: PeerLink) => void} options.onState
    */
-  constructor({ peerId, polite, iceServers, localStream, signaling, onTrack, onState }) {
+  constructor({ peerId, polite, rtcConfig, localStream, signaling, onTrack, onState }) {
     this.peerId = peerId;
     this.polite = polite;
-    this.iceServers = iceServers;
+    this.rtcConfig = rtcConfig;
     this.localStream = localStream;
     this.signaling = signaling;
     this.onTrack = onTrack;
@@ -41,7 +41,7 @@ export class PeerLink {
 
   /** A new RTCPeerConnection for this peer, with our tracks; the caller makes it current. */
   #createPeerConnection() {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection(this.rtcConfig);
     this.makingOffer = false;
     this.ignoreOffer = false;
     for (const track of this.remoteStream.getTracks()) this.remoteStream.removeTrack(track);

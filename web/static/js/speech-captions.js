@@ -57,7 +57,7 @@ function describeProblem({ status, detail, language }) {
 /**
  * Captioning of the viewer's own speech: the "Language you speak" select (with an option
  * not to be captioned), the assistant connection, and a note saying what is happening.
- * Call `start({visitId, stream, iceServers})` once in the call and `close()` at its end.
+ * Call `start({visitId, stream, rtcConfig})` once in the call and `close()` at its end.
  */
 export class SpeechCaptions {
   /**
@@ -74,7 +74,7 @@ export class SpeechCaptions {
     this.assistant = null;
     /**
      * @type {{ visitId: string, stream: MediaStream, track: MediaStreamTrack,
-     *   iceServers: RTCIceServer[] } | null}
+     *   rtcConfig: RTCConfiguration } | null}
      */
     this.options = null;
     const choices = [
@@ -105,16 +105,16 @@ export class SpeechCaptions {
 
   /**
    * Begin captioning the microphone of `stream` (no-op without a microphone or if started).
-   * @param {{ visitId: string, stream: MediaStream | null, iceServers: RTCIceServer[] }} call
+   * @param {{ visitId: string, stream: MediaStream | null, rtcConfig: RTCConfiguration }} call
    */
-  start({ visitId, stream, iceServers }) {
+  start({ visitId, stream, rtcConfig }) {
     if (this.options) return;
     const track = stream ? stream.getAudioTracks()[0] : null;
     if (!stream || !track) {
       this.#setNote("Your speech is not captioned: this device has no microphone.");
       return;
     }
-    this.options = { visitId, stream, track, iceServers };
+    this.options = { visitId, stream, track, rtcConfig };
     this.#languageChanged();
   }
 

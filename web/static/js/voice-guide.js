@@ -5,7 +5,7 @@
 // command asks for, and the page performs it with the same handler as its button and its
 // shortcut (actions.js).
 //
-//   const guide = new VoiceGuide({ visitId, invite, stream, iceServers, audio });
+//   const guide = new VoiceGuide({ visitId, invite, stream, rtcConfig, audio });
 //   guide.start("join");
 //   guide.setPage("waiting");
 //   const consent = await guide.ask("consent", "yes_no", "May we ...? Say yes or no.");
@@ -54,11 +54,11 @@ export class VoiceGuide {
   #unsubscribe = null;
   #connections = 0;
 
-  constructor({ visitId, invite = null, stream, iceServers = [], audio }) {
+  constructor({ visitId, invite = null, stream, rtcConfig = {}, audio }) {
     this.visitId = visitId;
     this.invite = invite;
     this.stream = stream;
-    this.iceServers = iceServers;
+    this.rtcConfig = rtcConfig;
     this.audio = audio;
     this.ready = false;
   }
@@ -71,7 +71,7 @@ export class VoiceGuide {
     this.#connection = new AssistantConnection({
       visitId: this.visitId,
       track,
-      iceServers: this.iceServers,
+      rtcConfig: this.rtcConfig,
       audio: this.audio,
       mode: "commands",
       offerFields: () => ({
