@@ -46,7 +46,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     async with AsyncExitStack() as stack:
         # A bad questionnaire stops start-up before anything is opened.
         intake = await open_intake(settings)
-        database = Database(settings.database_url)
+        database = Database.for_settings(settings)
         stack.push_async_callback(database.close)
         await database.ping()
         await upgrade_database(database)

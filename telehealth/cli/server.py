@@ -20,7 +20,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 async def _open_database(settings: Settings) -> Database:
-    database = Database(settings.database_url)
+    database = Database.for_settings(settings)
     try:
         await database.ping()
     except DatabaseUnavailable:

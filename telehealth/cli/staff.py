@@ -44,7 +44,7 @@ PasswordStdin = Annotated[
 
 
 async def _open_database(settings: Settings) -> Database:
-    database = Database(settings.database_url)
+    database = Database.for_settings(settings)
     try:
         await database.ping()
         await upgrade_database(database)
