@@ -21,6 +21,7 @@ from telehealth.auth.login_throttle import open_login_throttle
 from telehealth.auth.password_checks import PasswordChecks
 from telehealth.auth.second_factor import SecondFactorKeys
 from telehealth.auth.sign_in import SignInGuards
+from telehealth.event_payloads import EventPayloadCipher
 from telehealth.intake_service.runtime import open_intake
 from telehealth.middleware.body_limit import BodyLimit
 from telehealth.middleware.cross_site import CrossSiteGuard
@@ -50,8 +51,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(database.close)
         await database.ping()
         await upgrade_database(database)
+        secret_key = settings.resolved_secret_key()
         # A visit's log holds every room event, captions included: room for long visits.
-        events = create_backend(settings.pubsub_url, max_entries=100_000)
+        # Entries that go to Redis are sealed with a subkey of the application key.
+        events = create_backend(
+            settings.pubsub_url,
+            payload_codec=EventPayloadCipher.from_application_key(secret_key),
+            max_entries=100_000,
+        )
         await events.connect()
         stack.push_async_callback(events.close)
         speech = SpeechService(settings)
@@ -73,7 +80,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         revocations = Revocations(events)
         revocations.start()
         stack.push_async_callback(revocations.stop)
-        secret_key = settings.resolved_secret_key()
         passwords = PasswordChecks(settings.password_checks_at_once)
         stack.callback(passwords.close)
         throttle = await stack.enter_async_context(open_login_throttle(settings, secret_key))

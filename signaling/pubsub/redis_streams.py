@@ -20,8 +20,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from signaling.errors import BackendError, BackendUnavailable, LogTruncated
+from signaling.errors import BackendError, BackendUnavailable, LogTruncated, PayloadRejected
 from signaling.pubsub.base import EventLog, check_entry
+from signaling.pubsub.codec import PayloadCodec, PlainPayloads
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ class RedisEventLog(EventLog):
     ``retry_s`` how long a subscriber keeps retrying after Redis went away before it
     raises :class:`~signaling.errors.BackendUnavailable`. Each live subscription holds one
     pooled connection while it blocks, so ``max_connections`` bounds concurrent
-    subscriptions plus in-flight appends.
+    subscriptions plus in-flight appends. ``payload_codec`` seals every entry before it is
+    sent to Redis and opens it when read (see :mod:`signaling.pubsub.codec`).
     """
 
     def __init__(
@@ -57,8 +59,10 @@ class RedisEventLog(EventLog):
         timeout_s: float = 5.0,
         retry_s: float = 10.0,
         max_connections: int = 64,
+        payload_codec: PayloadCodec | None = None,
     ) -> None:
         self.url = url
+        self.payload_codec: PayloadCodec = payload_codec or PlainPayloads()
         self.key_prefix = key_prefix
         self.max_entries = max_entries
         self.ttl_s = ttl_s
@@ -100,8 +104,9 @@ class RedisEventLog(EventLog):
         check_entry(channel, data)
         client = self._require()
         key = self.key_prefix + channel
+        sealed = self.payload_codec.seal(channel, data)
         async with client.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {_FIELD: data}, maxlen=self.max_entries, approximate=True)
+            pipe.xadd(key, {_FIELD: sealed}, maxlen=self.max_entries, approximate=True)
             pipe.expire(key, max(1, int(self.ttl_s)))
             await self._call(pipe.execute())
 
@@ -126,14 +131,17 @@ class RedisEventLog(EventLog):
             position, start = 0, "0-0"
         else:
             position, _, start = info
-        entries = self._follow(key, start, position)
+        entries = self._follow(channel, start, position)
         try:
             yield entries
         finally:
             await entries.aclose()
 
-    async def _follow(self, key: str, last_id: str, position: int) -> AsyncGenerator[bytes, None]:
+    async def _follow(
+        self, channel: str, last_id: str, position: int
+    ) -> AsyncGenerator[bytes, None]:
         """Yield entries after ``last_id``; ``position`` counts entries ever added before."""
+        key = self.key_prefix + channel
         failing_since: float | None = None
         while not self._closed:
             client = self._client
@@ -166,9 +174,16 @@ class RedisEventLog(EventLog):
             for entry_id, fields in batch:
                 last_id = entry_id.decode()
                 position += 1
-                data = fields.get(_FIELD)
-                if data is not None:
-                    yield data
+                sealed = fields.get(_FIELD)
+                if sealed is None:
+                    continue
+                try:
+                    data = self.payload_codec.open(channel, sealed)
+                except PayloadRejected:
+                    # Every replica skips the same entry, so they still agree on the order.
+                    logger.warning("skipped a redis entry that did not open (another key?)")
+                    continue
+                yield data
 
     async def _stream_info(self, key: str) -> tuple[int, int, str] | None:
         """(entries ever added, current length, last id) of a stream, None if absent."""
