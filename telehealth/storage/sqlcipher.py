@@ -26,6 +26,7 @@ log = logging.getLogger("telehealth.storage")
 
 PLAINTEXT_HEADER = b"SQLite format 3\x00"
 SIDE_FILE_SUFFIXES = ("-wal", "-shm", "-journal")
+KEY_CHECK = "SELECT count(*) FROM sqlite_master"
 
 
 class DatabaseKeyRefused(Exception):
@@ -58,18 +59,22 @@ def database_files(path: Path) -> list[Path]:
     return [path, *(path.with_name(path.name + suffix) for suffix in SIDE_FILE_SUFFIXES)]
 
 
+def _refused(path: Path) -> DatabaseKeyRefused:
+    return DatabaseKeyRefused(
+        f"the database key does not open {path.name} (wrong key, or not a database)"
+    )
+
+
 def open_keyed(path: Path, key: DatabaseKey, timeout_s: float) -> sqlcipher.Connection:
     """A sqlcipher3 connection with the key applied and checked."""
     connection = sqlcipher.connect(str(path), timeout=timeout_s, check_same_thread=False)
     try:
         connection.execute(f"PRAGMA key = {key.pragma_literal}")
         # The key is only tried on the first read; a wrong one fails here, not mid-request.
-        connection.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        connection.execute(KEY_CHECK).fetchall()
     except sqlcipher.DatabaseError as error:
         connection.close()
-        raise DatabaseKeyRefused(
-            f"the database key does not open {path.name} (wrong key, or not a database)"
-        ) from error
+        raise _refused(path) from error
     return connection
 
 
@@ -78,12 +83,23 @@ def async_creator(
 ) -> Callable[[], Coroutine[Any, Any, aiosqlite.Connection]]:
     """What `create_async_engine(async_creator=...)` calls for each new connection."""
 
+    def connector() -> sqlcipher.Connection:
+        return sqlcipher.connect(str(path), timeout=timeout_s, check_same_thread=False)
+
     async def connect() -> aiosqlite.Connection:
-        connection = aiosqlite.Connection(lambda: open_keyed(path, key, timeout_s), 64)
+        connection = aiosqlite.Connection(connector, 64)
         # A daemon thread, as SQLAlchemy makes aiosqlite's own: a leaked connection must not
         # keep the interpreter alive at exit.
         connection._thread.daemon = True
-        return await connection
+        await connection
+        try:
+            await connection.execute(f"PRAGMA key = {key.pragma_literal}")
+            await connection.execute_fetchall(KEY_CHECK)
+        except sqlcipher.DatabaseError as error:
+            # Closed here and awaited, so its thread never answers a loop that has ended.
+            await connection.close()
+            raise _refused(path) from error
+        return connection
 
     return connect
 
