@@ -172,7 +172,20 @@ class Settings(BaseSettings):
             self.allowed_origins = [origin_of(self.public_base_url)]
         if self.env == "production":
             self._refuse_placeholders()
+        self._check_postgres_tls()
         return self
+
+    def _check_postgres_tls(self) -> None:
+        """Fail at start-up, naming the setting, rather than at the first connection."""
+        try:
+            self.postgres_ssl()
+        except ValueError as error:
+            raise ValueError(f"database_sslmode: {error}") from None
+        except (OSError, ssl.SSLError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise ValueError(
+                f"database_sslrootcert: cannot load the TLS files ({reason})"
+            ) from None
 
     def _refuse_placeholders(self) -> None:
         secret = self.secret_key.get_secret_value() if self.secret_key else None

@@ -22,7 +22,7 @@ def postgres_ssl_argument(
     """None (asyncpg's default), an sslmode string, or a verifying SSLContext."""
     if mode is None:
         if root_cert is not None or client_cert is not None:
-            raise ValueError("database_sslrootcert/sslcert need database_sslmode")
+            raise ValueError("must be set when database_sslrootcert or database_sslcert is")
         return None
     if mode not in VERIFYING_MODES:
         if client_cert is None:
