@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 
 
 @dataclass(frozen=True)
-class TestCertificates:
+class LoopbackCertificates:
     ca: Path
     server_cert: Path
     server_key: Path
@@ -35,7 +35,7 @@ def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
     path.chmod(0o600)
 
 
-def make_certificates(directory: Path, host: str = "localhost") -> TestCertificates:
+def make_certificates(directory: Path, host: str = "localhost") -> LoopbackCertificates:
     """A CA, and a certificate for ``host`` and 127.0.0.1 signed by it (valid a day)."""
     directory.mkdir(parents=True, exist_ok=True)
     start = datetime.now(UTC) - timedelta(minutes=5)
@@ -90,7 +90,7 @@ def make_certificates(directory: Path, host: str = "localhost") -> TestCertifica
         )
         .sign(ca_key, hashes.SHA256())
     )
-    paths = TestCertificates(
+    paths = LoopbackCertificates(
         ca=directory / "ca.pem",
         server_cert=directory / "server.pem",
         server_key=directory / "server.key",
