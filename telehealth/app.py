@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from signaling.hub import RoomHub
-from signaling.pubsub import create_backend
 from telehealth import __version__
 from telehealth.access_log import AccessLogMiddleware
 from telehealth.api import api_router
@@ -21,7 +20,7 @@ from telehealth.auth.login_throttle import open_login_throttle
 from telehealth.auth.password_checks import PasswordChecks
 from telehealth.auth.second_factor import SecondFactorKeys
 from telehealth.auth.sign_in import SignInGuards
-from telehealth.event_payloads import EventPayloadCipher
+from telehealth.event_payloads import room_event_log
 from telehealth.intake_service.runtime import open_intake
 from telehealth.middleware.body_limit import BodyLimit
 from telehealth.middleware.cross_site import CrossSiteGuard
@@ -54,11 +53,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         secret_key = settings.resolved_secret_key()
         # A visit's log holds every room event, captions included: room for long visits.
         # Entries that go to Redis are sealed with a subkey of the application key.
-        events = create_backend(
-            settings.pubsub_url,
-            payload_codec=EventPayloadCipher.from_application_key(secret_key),
-            max_entries=100_000,
-        )
+        events = room_event_log(settings.pubsub_url, secret_key, max_entries=100_000)
         await events.connect()
         stack.push_async_callback(events.close)
         speech = SpeechService(settings)

@@ -8,6 +8,7 @@ for two purposes; every process with the same application key reads the others' 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from signaling.errors import PayloadRejected
+from signaling.pubsub import EventLog, create_backend
 
 SUBKEY_INFO = b"telehealth/room-event-payloads/v1"
 FORMAT_VERSION = b"\x01"
@@ -48,3 +50,12 @@ class EventPayloadCipher:
             return self._aead.decrypt(nonce, ciphertext, channel.encode())
         except InvalidTag:
             raise PayloadRejected("a room event did not authenticate") from None
+
+
+def room_event_log(pubsub_url: str, application_key: str, **options: Any) -> EventLog:
+    """The pub/sub backend every server process and command uses, sealing what it sends."""
+    return create_backend(
+        pubsub_url,
+        payload_codec=EventPayloadCipher.from_application_key(application_key),
+        **options,
+    )

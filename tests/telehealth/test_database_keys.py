@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import stat
@@ -205,3 +206,45 @@ def test_rekey_refuses_while_the_database_is_in_use(tmp_path: Path) -> None:
     assert "stop the server" in result.stderr and "Traceback" not in result.stderr
     assert DatabaseKey(key_file.read_text()) == old
     open_keyed(tmp_path / "var" / "telehealth.db", old, 1.0).close()
+
+
+@pytest.mark.asyncio
+async def test_the_encrypted_database_keeps_wal_and_takes_concurrent_writers(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    first, second = Database.for_settings(settings), Database.for_settings(settings)
+    try:
+        await upgrade_database(first)
+        async with first.engine.connect() as connection:
+            pragmas = {
+                name: (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "busy_timeout", "secure_delete", "foreign_keys")
+            }
+            cipher = (await connection.exec_driver_sql("PRAGMA cipher_version")).scalar()
+        assert pragmas == {
+            "journal_mode": "wal",
+            "busy_timeout": 5000,
+            "secure_delete": 1,
+            "foreign_keys": 1,
+        }
+        assert str(cipher).startswith("4.")
+
+        async def writer(database: Database, name: str) -> None:
+            for index in range(25):
+                async with database.session() as session:
+                    session.add(
+                        Clinician(
+                            email=f"{name}{index}@clinic.example",
+                            display_name=name,
+                            password_hash="-",
+                        )
+                    )
+
+        # Two handles (as two processes would have) write at once: WAL and the busy timeout
+        # serialise them, nobody gets "database is locked".
+        await asyncio.gather(writer(first, "a"), writer(second, "b"), writer(first, "c"))
+        assert await _count_clinicians(second) == 75
+    finally:
+        await first.close()
+        await second.close()

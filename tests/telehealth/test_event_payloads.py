@@ -10,6 +10,7 @@ import sys
 import textwrap
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -151,3 +152,47 @@ async def test_another_process_with_the_key_reads_events_redis_holds_sealed(
     finally:
         await reader.close()
         await stranger.close()
+
+
+@requires_redis
+@pytest.mark.redis
+@pytest.mark.asyncio
+async def test_a_revocation_announced_by_the_command_line_reaches_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command seals its announcement like the servers do, so they still hear it."""
+    from telehealth.realtime import socket as socket_module
+    from tests.telehealth.test_cli import environment
+    from tests.telehealth.test_disable_closes_calls import servers
+    from tests.telehealth.test_websocket import close_code, hello
+
+    assert REDIS_URL is not None
+    monkeypatch.setattr(socket_module, "SESSION_CHECK_S", 60.0)
+    async with servers(tmp_path, 1, redis_url=REDIS_URL) as [clinic]:
+        ada = await clinic.login("ada@clinic.example")
+        visit_id, _ = await clinic.new_visit(ada)
+        async with clinic.socket(visit_id, {"th_clinician": ada}) as doctor:
+            await hello(doctor)
+            settings = clinic.app.state.services.settings
+            env = environment(
+                tmp_path,
+                TELEHEALTH_DATABASE_URL=settings.database_url,
+                TELEHEALTH_SECRET_KEY=settings.secret_key.get_secret_value(),
+                TELEHEALTH_REDIS_URL=REDIS_URL,
+            )
+            command = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "telehealth",
+                "clinician",
+                "disable",
+                "--email",
+                "ada@clinic.example",
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            _, stderr = await asyncio.wait_for(command.communicate(), 60)
+            assert command.returncode == 0, stderr.decode()
+            assert await close_code(doctor, within_s=5) == 4401
