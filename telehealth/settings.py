@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import ssl
@@ -246,6 +247,11 @@ class Settings(BaseSettings):
             return DatabaseKey(path.read_text(encoding="utf-8").strip(), from_setting=False)
         key = DatabaseKey.generate()
         write_private_file(path, key.hex)
+        logging.getLogger("telehealth.settings").warning(
+            "generated the database key into %s: back it up apart from the database; "
+            "without it the database cannot be read",
+            path,
+        )
         return key
 
     @property
