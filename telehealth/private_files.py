@@ -32,17 +32,37 @@ def create_private_file(path: Path) -> None:
         os.close(descriptor)
 
 
-def write_private_file(path: Path, text: str) -> None:
-    """Replace ``path`` atomically with ``text``, never readable by anyone but the owner."""
+def _write_temporary(path: Path, text: str) -> Path:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     try:
         os.fchmod(descriptor, PRIVATE_FILE_MODE)
         os.write(descriptor, text.encode("utf-8"))
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-    os.replace(temporary, path)
+    return temporary
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text``, never readable by anyone but the owner."""
+    os.replace(_write_temporary(path, text), path)
+
+
+def write_private_file_once(path: Path, text: str) -> str:
+    """Create ``path`` with ``text`` unless it exists; return what the file holds.
+
+    Two processes starting at once on a new `var/` both generate a key; linking (which
+    fails when the name exists) lets exactly one of them win and the other read its key.
+    """
+    temporary = _write_temporary(path, text)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    finally:
+        temporary.unlink()
+    return text
 
 
 def restrict_existing(paths: Iterable[Path]) -> None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from telehealth.private_files import ensure_private_dir, restrict_existing, write_private_file
+from telehealth.private_files import ensure_private_dir, restrict_existing, write_private_file_once
 from telehealth.storage.database_key import DATABASE_KEY_FILE, DatabaseKey
 from telehealth.storage.postgres_tls import postgres_ssl_argument
 
@@ -232,9 +232,7 @@ class Settings(BaseSettings):
         if path.exists():
             restrict_existing([path])
             return path.read_text(encoding="utf-8").strip()
-        key = secrets.token_urlsafe(48)
-        write_private_file(path, key)
-        return key
+        return write_private_file_once(path, secrets.token_urlsafe(48))
 
     def resolved_database_key(self) -> DatabaseKey:
         """The SQLite database's key: the setting, or one generated once into `var/`."""
@@ -245,8 +243,10 @@ class Settings(BaseSettings):
         if path.exists():
             restrict_existing([path])
             return DatabaseKey(path.read_text(encoding="utf-8").strip(), from_setting=False)
-        key = DatabaseKey.generate()
-        write_private_file(path, key.hex)
+        generated = DatabaseKey.generate()
+        key = DatabaseKey(write_private_file_once(path, generated.hex))
+        if key != generated:
+            return key  # another process generated it a moment earlier
         logging.getLogger("telehealth.settings").warning(
             "generated the database key into %s: back it up apart from the database; "
             "without it the database cannot be read",

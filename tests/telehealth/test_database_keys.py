@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from telehealth.clinicians import create_clinician
+from telehealth.private_files import write_private_file_once
 from telehealth.settings import SettingsError
 from telehealth.storage import Database, DatabaseUnavailable, upgrade_database
 from telehealth.storage.database_key import DatabaseKey
@@ -248,3 +249,13 @@ async def test_the_encrypted_database_keeps_wal_and_takes_concurrent_writers(
     finally:
         await first.close()
         await second.close()
+
+
+def test_a_key_generated_by_two_processes_at_once_is_the_first_ones(
+    tmp_path: Path, umask: int
+) -> None:
+    path = tmp_path / "database_key"
+    assert write_private_file_once(path, "first") == "first"
+    assert write_private_file_once(path, "second") == "first"
+    assert path.read_text() == "first" and _mode(path) == 0o600
+    assert os.listdir(tmp_path) == ["database_key"]
