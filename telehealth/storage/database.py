@@ -127,6 +127,7 @@ class Database:
         postgres_ssl: ssl.SSLContext | str | None = None,
     ) -> None:
         self.url = url
+        self.sqlite_key = sqlite_key
         self.encrypted = sqlite_key is not None and url.startswith("sqlite")
         self.engine = create_engine(url, sqlite_key=sqlite_key, postgres_ssl=postgres_ssl)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
