@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -21,7 +22,6 @@ from sqlalchemy.ext.asyncio import (
 from telehealth.private_files import PRIVATE_DIR_MODE, ensure_private_dir
 from telehealth.storage.database_key import DatabaseKey
 from telehealth.storage.sqlcipher import (
-    DatabaseKeyRefused,
     SQLCipherDBAPI,
     async_creator,
     prepare_encrypted_file,
@@ -59,8 +59,11 @@ def _sqlite_engine(url: str, key: DatabaseKey | None) -> AsyncEngine:
         )
     try:
         prepare_encrypted_file(path, key)
-    except DatabaseKeyRefused as error:
-        raise DatabaseUnavailable(str(error)) from error
+    except sqlcipher.DatabaseError as error:
+        # Only a plaintext file of an earlier version is touched here (encrypted in place).
+        raise DatabaseUnavailable(
+            f"cannot encrypt the plaintext database {path.name}: {error}"
+        ) from error
     return create_async_engine(
         url,
         hide_parameters=True,

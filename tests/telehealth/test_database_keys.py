@@ -259,3 +259,10 @@ def test_a_key_generated_by_two_processes_at_once_is_the_first_ones(
     assert write_private_file_once(path, "second") == "first"
     assert path.read_text() == "first" and _mode(path) == 0o600
     assert os.listdir(tmp_path) == ["database_key"]
+
+
+def test_a_damaged_plaintext_file_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    with pytest.raises(DatabaseUnavailable, match="cannot encrypt the plaintext database"):
+        Database(f"sqlite+aiosqlite:///{path}", sqlite_key=DatabaseKey.generate())
