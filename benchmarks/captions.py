@@ -250,7 +250,7 @@ async def prepare(data_dir: Path, calls: int, base_url: str) -> list[tuple[str, 
     from telehealth.visits.service import create_visit
 
     settings = Settings(_env_file=None, data_dir=data_dir, public_base_url=base_url)
-    database = Database(settings.database_url)
+    database = Database.for_settings(settings)
     await upgrade_database(database)
     result = []
     async with database.session() as session:

@@ -74,7 +74,7 @@ async def prepare(data_dir: Path, visits: int, base_url: str) -> tuple[str, list
     from telehealth.visits.service import create_visit
 
     settings = Settings(_env_file=None, data_dir=data_dir, public_base_url=base_url)  # type: ignore[call-arg]
-    database = Database(settings.database_url)
+    database = Database.for_settings(settings)
     await upgrade_database(database)
     pairs: list[tuple[str, str]] = []
     async with database.session() as session:

@@ -92,6 +92,11 @@ class BackendUnavailable(BackendError):
     """The pub/sub backend cannot be reached or did not answer within its timeout."""
 
 
+class PayloadRejected(BackendError):
+    """A stored entry did not open with the backend's payload codec (another key, or
+    altered); the subscriber skips it."""
+
+
 class LogTruncated(BackendError):
     """Entries a subscriber still needed were trimmed from a channel's bounded log.
 

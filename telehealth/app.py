@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from signaling.hub import RoomHub
-from signaling.pubsub import create_backend
 from telehealth import __version__
 from telehealth.access_log import AccessLogMiddleware
 from telehealth.api import api_router
@@ -21,6 +20,7 @@ from telehealth.auth.login_throttle import open_login_throttle
 from telehealth.auth.password_checks import PasswordChecks
 from telehealth.auth.second_factor import SecondFactorKeys
 from telehealth.auth.sign_in import SignInGuards
+from telehealth.event_payloads import room_event_log
 from telehealth.intake_service.runtime import open_intake
 from telehealth.middleware.body_limit import BodyLimit
 from telehealth.middleware.cross_site import CrossSiteGuard
@@ -47,13 +47,16 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     async with AsyncExitStack() as stack:
         # A bad questionnaire stops start-up before anything is opened.
         intake = await open_intake(settings)
-        database = Database(settings.database_url)
+        database = Database.for_settings(settings)
         stack.push_async_callback(database.close)
         await database.ping()
         await upgrade_database(database)
+        secret_key = settings.resolved_secret_key()
         # A visit's log holds its room events (never captions); bounded in bytes and entries.
-        events = create_backend(
+        # Entries that go to Redis are sealed with a subkey of the application key.
+        events = room_event_log(
             settings.pubsub_url,
+            secret_key,
             max_entries=settings.room_log_max_entries,
             max_bytes=settings.room_log_max_bytes,
         )
@@ -80,7 +83,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         revocations = Revocations(events)
         revocations.start()
         stack.push_async_callback(revocations.stop)
-        secret_key = settings.resolved_secret_key()
         passwords = PasswordChecks(settings.password_checks_at_once)
         stack.callback(passwords.close)
         throttle = await stack.enter_async_context(open_login_throttle(settings, secret_key))

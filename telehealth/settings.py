@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import ssl
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -12,6 +14,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from signaling.pubsub.base import MAX_ENTRY_BYTES
+from telehealth.private_files import ensure_private_dir, restrict_existing, write_private_file_once
+from telehealth.storage.database_key import DATABASE_KEY_FILE, DatabaseKey
+from telehealth.storage.postgres_tls import postgres_ssl_argument
 
 ENV_PREFIX = "TELEHEALTH_"
 
@@ -54,6 +59,17 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     data_dir: Path = Path("var")
     database_url: str = ""
+    # The embedded (SQLite) database's encryption key: 64 hex characters (32 random bytes,
+    # `openssl rand -hex 32`); unset, one is generated into `var/database_key` (0600).
+    database_key: SecretStr | None = None
+    # PostgreSQL TLS (libpq's names): verify-full checks the chain against sslrootcert and
+    # the host name; the client certificate pair is optional.
+    database_sslmode: (
+        Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None
+    ) = None
+    database_sslrootcert: Path | None = None
+    database_sslcert: Path | None = None
+    database_sslkey: Path | None = None
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -129,6 +145,13 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
+    @field_validator("database_key")
+    @classmethod
+    def _hex_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not DatabaseKey.is_valid(value.get_secret_value()):
+            raise ValueError("must be 64 hexadecimal characters (openssl rand -hex 32)")
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _known_redis(cls, value: str | None) -> str | None:
@@ -179,7 +202,20 @@ class Settings(BaseSettings):
             self.allowed_origins = [origin_of(self.public_base_url)]
         if self.env == "production":
             self._refuse_placeholders()
+        self._check_postgres_tls()
         return self
+
+    def _check_postgres_tls(self) -> None:
+        """Fail at start-up, naming the setting, rather than at the first connection."""
+        try:
+            self.postgres_ssl()
+        except ValueError as error:
+            raise ValueError(f"database_sslmode: {error}") from None
+        except (OSError, ssl.SSLError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise ValueError(
+                f"database_sslrootcert: cannot load the TLS files ({reason})"
+            ) from None
 
     def _refuse_placeholders(self) -> None:
         secret = self.secret_key.get_secret_value() if self.secret_key else None
@@ -220,15 +256,45 @@ class Settings(BaseSettings):
         """The configured secret, or one generated once into the data directory."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
+        ensure_private_dir(self.data_dir)
         path = self.data_dir / "secret_key"
         if path.exists():
+            restrict_existing([path])
             return path.read_text(encoding="utf-8").strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        # Created with owner-only permissions before anything is written.
-        path.touch(mode=0o600, exist_ok=False)
-        path.write_text(key, encoding="utf-8")
+        return write_private_file_once(path, secrets.token_urlsafe(48))
+
+    def resolved_database_key(self) -> DatabaseKey:
+        """The SQLite database's key: the setting, or one generated once into `var/`."""
+        if self.database_key is not None:
+            return DatabaseKey(self.database_key.get_secret_value().lower(), from_setting=True)
+        ensure_private_dir(self.data_dir)
+        path = self.database_key_file
+        if path.exists():
+            restrict_existing([path])
+            return DatabaseKey(path.read_text(encoding="utf-8").strip(), from_setting=False)
+        generated = DatabaseKey.generate()
+        key = DatabaseKey(write_private_file_once(path, generated.hex))
+        if key != generated:
+            return key  # another process generated it a moment earlier
+        logging.getLogger("telehealth.settings").warning(
+            "generated the database key into %s: back it up apart from the database; "
+            "without it the database cannot be read",
+            path,
+        )
         return key
+
+    @property
+    def database_key_file(self) -> Path:
+        return self.data_dir / DATABASE_KEY_FILE
+
+    def postgres_ssl(self) -> ssl.SSLContext | str | None:
+        """What asyncpg's `ssl` argument gets, from the database_ssl* settings."""
+        return postgres_ssl_argument(
+            self.database_sslmode,
+            root_cert=self.database_sslrootcert,
+            client_cert=self.database_sslcert,
+            client_key=self.database_sslkey,
+        )
 
 
 class SettingsError(Exception):

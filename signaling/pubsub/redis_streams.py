@@ -23,7 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from signaling.errors import BackendError, BackendUnavailable, LogTruncated
+from signaling.errors import BackendError, BackendUnavailable, LogTruncated, PayloadRejected
 from signaling.pubsub.base import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ENTRIES,
@@ -33,6 +33,7 @@ from signaling.pubsub.base import (
     check_entry,
     trim_target,
 )
+from signaling.pubsub.codec import PayloadCodec, PlainPayloads
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,9 @@ class RedisEventLog(EventLog):
     went away before it raises :class:`~signaling.errors.BackendUnavailable`. Each log
     subscription holds one pooled connection while it blocks, and all live followers
     share one more, so ``max_connections`` bounds concurrent subscriptions plus
-    in-flight appends.
+    in-flight appends. ``payload_codec``
+    seals every entry (stored or live) before it is sent to Redis and opens it when read
+    (see :mod:`signaling.pubsub.codec`).
     """
 
     def __init__(
@@ -120,9 +123,11 @@ class RedisEventLog(EventLog):
         timeout_s: float = 5.0,
         retry_s: float = 10.0,
         max_connections: int = 64,
+        payload_codec: PayloadCodec | None = None,
     ) -> None:
         check_bounds(max_entries, max_bytes)
         self.url = url
+        self.payload_codec: PayloadCodec = payload_codec or PlainPayloads()
         self.key_prefix = key_prefix
         self.max_entries = max_entries
         self.max_bytes = max_bytes
@@ -183,7 +188,7 @@ class RedisEventLog(EventLog):
                 2,
                 key,
                 key + _SIZE_SUFFIX,
-                data,
+                self.payload_codec.seal(channel, data),
                 self.max_entries,
                 self.max_bytes,
                 trim_target(self.max_entries),
@@ -205,7 +210,8 @@ class RedisEventLog(EventLog):
     async def publish(self, channel: str, data: bytes) -> None:
         """``PUBLISH`` to the channel's live followers in every process (nothing stored)."""
         check_entry(channel, data)
-        await self._call(self._require().publish(self._live_key(channel), data))
+        sealed = self.payload_codec.seal(channel, data)
+        await self._call(self._require().publish(self._live_key(channel), sealed))
 
     @asynccontextmanager
     async def follow_live(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
@@ -215,7 +221,7 @@ class RedisEventLog(EventLog):
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=LIVE_QUEUE_SIZE)
         key = self._live_key(channel).encode()
         self._live_followers.setdefault(key, []).append(queue)
-        entries = self._follow_live(queue)
+        entries = self._follow_live(channel, queue)
         try:
             yield entries
         finally:
@@ -266,12 +272,19 @@ class RedisEventLog(EventLog):
                 if not queue.full():  # a stalled follower misses live entries
                     queue.put_nowait(message["data"])
 
-    async def _follow_live(self, queue: asyncio.Queue[bytes]) -> AsyncGenerator[bytes, None]:
+    async def _follow_live(
+        self, channel: str, queue: asyncio.Queue[bytes]
+    ) -> AsyncGenerator[bytes, None]:
         while not self._closed:
             try:
                 async with asyncio.timeout(_LIVE_POLL_S):
-                    data = await queue.get()
+                    sealed = await queue.get()
             except TimeoutError:
+                continue
+            try:
+                data = self.payload_codec.open(channel, sealed)
+            except PayloadRejected:
+                logger.warning("skipped a live redis entry that did not open (another key?)")
                 continue
             yield data
 
@@ -292,14 +305,17 @@ class RedisEventLog(EventLog):
             position, start = 0, "0-0"
         else:
             position, _, start = info
-        entries = self._follow(key, start, position)
+        entries = self._follow(channel, start, position)
         try:
             yield entries
         finally:
             await entries.aclose()
 
-    async def _follow(self, key: str, last_id: str, position: int) -> AsyncGenerator[bytes, None]:
+    async def _follow(
+        self, channel: str, last_id: str, position: int
+    ) -> AsyncGenerator[bytes, None]:
         """Yield entries after ``last_id``; ``position`` counts entries ever added before."""
+        key = self.key_prefix + channel
         failing_since: float | None = None
         while not self._closed:
             client = self._client
@@ -332,9 +348,16 @@ class RedisEventLog(EventLog):
             for entry_id, fields in batch:
                 last_id = entry_id.decode()
                 position += 1
-                data = fields.get(_FIELD)
-                if data is not None:
-                    yield data
+                sealed = fields.get(_FIELD)
+                if sealed is None:
+                    continue
+                try:
+                    data = self.payload_codec.open(channel, sealed)
+                except PayloadRejected:
+                    # Every replica skips the same entry, so they still agree on the order.
+                    logger.warning("skipped a redis entry that did not open (another key?)")
+                    continue
+                yield data
 
     async def _stream_info(self, key: str) -> tuple[int, int, str] | None:
         """(entries ever added, current length, last id) of a stream, None if absent."""

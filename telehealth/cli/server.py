@@ -21,7 +21,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 async def _open_database(settings: Settings) -> Database:
-    database = Database(settings.database_url)
+    database = Database.for_settings(settings)
     try:
         await database.ping()
     except DatabaseUnavailable:
@@ -156,6 +156,30 @@ def db_upgrade() -> None:
             await database.close()
 
     typer.echo(f"database at revision {run(go())}")
+
+
+@db_app.command("rekey")
+@expected_failures
+def db_rekey() -> None:
+    """Re-encrypt the embedded database under a new key (stop the server first)."""
+    from telehealth.storage.key_rotation import KeyRotationRefused, rotate_database_key
+
+    settings = load_settings()
+    try:
+        rotated = rotate_database_key(settings)
+    except KeyRotationRefused as error:
+        raise CommandFailed(str(error)) from None
+    if rotated.stored:
+        typer.echo(
+            f"database re-encrypted; the new key is in {settings.database_key_file} "
+            "(back it up: without it the data is lost)"
+        )
+        return
+    # The key came from the operator's setting, so only the operator can store the new one.
+    typer.echo(
+        "database re-encrypted; the old key no longer opens it. Set before the next start:\n"
+        f"TELEHEALTH_DATABASE_KEY={rotated.key.hex}"
+    )
 
 
 def register(app: typer.Typer) -> None:

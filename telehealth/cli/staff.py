@@ -15,10 +15,10 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signaling.pubsub import create_backend
 from telehealth import audit
 from telehealth.cli.common import CommandFailed, expected_failures, run
 from telehealth.clinicians import ClinicianExists, create_clinician
+from telehealth.event_payloads import room_event_log
 from telehealth.realtime.revocations import Revocations
 from telehealth.security import WeakPassword
 from telehealth.settings import Settings, load_settings
@@ -44,7 +44,7 @@ PasswordStdin = Annotated[
 
 
 async def _open_database(settings: Settings) -> Database:
-    database = Database(settings.database_url)
+    database = Database.for_settings(settings)
     try:
         await database.ping()
         await upgrade_database(database)
@@ -82,7 +82,8 @@ async def _announce(settings: Settings, clinician_id: str) -> None:
     # Only a shared backend reaches the servers; memory:// lives inside each of them.
     if not settings.redis_url:
         return
-    events = create_backend(settings.pubsub_url)
+    # Sealed like the servers' own events, or they would skip the announcement.
+    events = room_event_log(settings.pubsub_url, settings.resolved_secret_key())
     try:
         await events.connect()
         await Revocations(events).announce(clinician_id)

@@ -5,7 +5,6 @@ an accessible dialog (focus in, Escape closes, focus back); axe-core with it ope
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import httpx
 import pytest
@@ -13,6 +12,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Server
+from tests.server_database import server_sqlite
 from tests.telehealth.intake_app.sample import FORM_ANSWERS
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ def test_urgent_intake_is_first_with_badge_and_readable_summary(
     ended = server.create_visit("Ended visit E.N.")
     # No API ends a visit without a call: mark it ended in the server's database.
     assert server.data_dir is not None
-    with sqlite3.connect(server.data_dir / "telehealth.db") as database:
+    with server_sqlite(server.data_dir) as database:
         database.execute("UPDATE visits SET status = 'ended' WHERE id = ?", (ended["visit"]["id"],))
 
     context = browser.new_context(base_url=server.base_url)

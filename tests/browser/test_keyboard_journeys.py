@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from telehealth.storage import Database
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Server
 from tests.browser.keyboard import expect_focus, press, tab_to
 from tests.browser.test_review_page import CaptionLine, run_beside_playwright, store_caption_lines
 from tests.browser.visit_socket import VisitSocket, clinician_socket, patient_socket
+from tests.server_database import server_database
 from tests.telehealth.intake_app.sample import answers_by_link_id
 
 pytestmark = pytest.mark.browser
@@ -33,14 +33,14 @@ CORRECTED = "my head has throbbed since tuesday"
 def _store_captions(server: Server, visit_id: str) -> None:
     """Store two final captions of the call, as the speech pipeline does with consent."""
     assert server.data_dir is not None
-    database_url = f"sqlite+aiosqlite:///{server.data_dir / 'telehealth.db'}"
+    data_dir = server.data_dir
     lines: list[CaptionLine] = [
         ("clinician", "Dr Robin Lee", 1.0, "what brings you in today", [0.9] * 5),
         ("patient", PATIENT, 4.0, HEARD, [0.95, 0.2, 0.9, 0.9, 0.9, 0.9]),
     ]
 
     async def store() -> None:
-        database = Database(database_url)
+        database = server_database(data_dir)
         try:
             await store_caption_lines(database, visit_id, lines)
         finally:

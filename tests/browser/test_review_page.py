@@ -9,6 +9,7 @@ from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from telehealth.storage import Database
 from telehealth.transcripts import store_chat_message, store_final_segment
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import CLINICIAN_EMAIL, CLINICIAN_PASSWORD, _running_server
+from tests.server_database import server_database
 
 pytestmark = pytest.mark.browser
 
@@ -66,9 +68,9 @@ def run_beside_playwright(work: Coroutine[Any, Any, None]) -> None:
         worker.submit(asyncio.run, work).result(timeout=60)
 
 
-def _store(database_url: str, visit_id: str) -> None:
+def _store(data_dir: Path, visit_id: str) -> None:
     async def store() -> None:
-        database = Database(database_url)
+        database = server_database(data_dir)
         try:
             lines: list[CaptionLine] = [
                 ("clinician", "Dr Robin Lee", 1.0, "what brings you in today", [0.9] * 5),
@@ -106,7 +108,7 @@ def review_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewSe
             patient.put("/api/patient/consent", json={"transcript": True}).raise_for_status()
         assert server.data_dir is not None
         database_url = f"sqlite+aiosqlite:///{server.data_dir / 'telehealth.db'}"
-        _store(database_url, visit["visit"]["id"])
+        _store(server.data_dir, visit["visit"]["id"])
         yield ReviewServer(server.base_url, database_url, visit["visit"]["id"])
 
 

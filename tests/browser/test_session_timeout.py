@@ -6,7 +6,6 @@ server keeps real time, so what it says about the session is the truth the page 
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from telehealth.security import hash_token
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Server
+from tests.server_database import server_sqlite
 
 pytestmark = pytest.mark.browser
 
@@ -149,7 +149,7 @@ def expire_in_database(server: Server, cookie: str) -> None:
     """End the session on the server, as its time running out does."""
     assert server.data_dir is not None
     past = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=1)
-    with sqlite3.connect(server.data_dir / "telehealth.db") as database:
+    with server_sqlite(server.data_dir) as database:
         changed = database.execute(
             "UPDATE sessions SET expires_at = ? WHERE token_hash = ?",
             (past.strftime("%Y-%m-%d %H:%M:%S.%f"), hash_token(cookie)),

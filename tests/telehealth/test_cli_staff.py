@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from telehealth.storage import Database
 from telehealth.storage.models import AuditEvent, Clinician
+from tests.server_database import server_database
 from tests.telehealth.test_cli import assert_one_clear_line, telehealth
 
 PASSWORD = "correct horse battery"
@@ -37,7 +37,7 @@ def listed(tmp_path: Path) -> list[list[str]]:
 
 
 async def stored(tmp_path: Path) -> tuple[Clinician, list[AuditEvent]]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'var' / 'telehealth.db'}")
+    database = server_database(tmp_path / "var")
     try:
         async with database.session() as session:
             grace = await session.scalar(

@@ -12,6 +12,7 @@ from sqlalchemy import inspect, select
 from telehealth.clinicians import ClinicianExists, create_clinician
 from telehealth.security import hash_token
 from telehealth.storage import Database, upgrade_database
+from telehealth.storage.database_key import DatabaseKey
 from telehealth.storage.migrate import current_revision
 from telehealth.storage.models import AuditEvent, Invite, VisitStatus
 from telehealth.visits.lifecycle import InvalidTransition
@@ -27,7 +28,8 @@ EXPECTED_TABLES = {"clinicians", "visits", "invites", "audit_events", "alembic_v
 
 @pytest_asyncio.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url)
+    # SQLite encrypted, as the service runs it (the key is ignored for PostgreSQL).
+    db = Database(database_url, sqlite_key=DatabaseKey.generate())
     yield db
     await db.close()
 

@@ -22,6 +22,8 @@ from tests.telehealth.test_websocket import close_code, hello, next_message
 
 pytestmark = [requires_redis, pytest.mark.redis]
 PASSWORD = "a long enough passphrase"
+PATIENT_NAME = "Jo Quillfeather"
+CHAT = "my chest feels tight since Monday"
 
 
 def _env(tmp_path: Path, port: int, origins: str) -> dict[str, str]:
@@ -101,6 +103,19 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[str, str]]:
             server.communicate(timeout=30)
 
 
+async def _stored_log(visit_id: str) -> bytes:
+    """The raw bytes Redis holds for the visit's room log."""
+    import redis.asyncio as redis_async
+
+    client = redis_async.Redis.from_url(REDIS_URL or "")
+    try:
+        entries = await client.xrange(f"telehealth:signaling:visit:{visit_id}")
+    finally:
+        await client.aclose()
+    assert entries, "the visit's log is not in Redis"
+    return b"".join(value for _, fields in entries for value in fields.values())
+
+
 @pytest.mark.asyncio
 async def test_patient_on_a_and_clinician_on_b_complete_a_call(
     two_servers: tuple[str, str],
@@ -124,7 +139,7 @@ async def test_patient_on_a_and_clinician_on_b_complete_a_call(
     invite = created["invite_url"].split("#invite=")[1]
     async with httpx.AsyncClient(base_url=a) as patient_http:
         opened = await patient_http.post(
-            "/api/patient/session", json={"invite": invite, "display_name": "Jo"}
+            "/api/patient/session", json={"invite": invite, "display_name": PATIENT_NAME}
         )
         patient = opened.cookies["th_patient"]
 
@@ -160,6 +175,11 @@ async def test_patient_on_a_and_clinician_on_b_complete_a_call(
                 )
             )
             assert (await next_message(c_ws, "ice"))["candidate"]["candidate"] == "c1"
+            await p_ws.send(json.dumps({"type": "chat", "text": CHAT}))
+            assert (await next_message(c_ws, "chat"))["text"] == CHAT
+            # Both processes read the visit's log, yet Redis holds it sealed (AES-GCM).
+            assert b"Quillfeather" not in await _stored_log(visit_id)
+            assert b"chest" not in await _stored_log(visit_id)
             await c_ws.send(json.dumps({"type": "end_call"}))
             await next_message(p_ws, "call_ended")
             assert await close_code(p_ws) == 1000

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest_asyncio
 
 from telehealth.storage import Database, upgrade_database
+from telehealth.storage.database_key import DatabaseKey
 from telehealth.storage.models import Clinician
 from telehealth.transcripts.consent import record_consent
 from telehealth.visits.service import create_visit
@@ -47,7 +48,8 @@ async def give_consent(database: Database, visit_id: str, transcript: bool) -> N
 
 @pytest_asyncio.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url)
+    # SQLite encrypted, as the service runs it: search (FTS5) is tested on SQLCipher.
+    db = Database(database_url, sqlite_key=DatabaseKey.generate())
     await upgrade_database(db)
     yield db
     await db.close()

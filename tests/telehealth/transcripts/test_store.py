@@ -60,7 +60,7 @@ async def test_a_consented_segment_is_committed_before_the_call_returns(clinic: 
     ]
 
     # A second, independent handle on the same database sees the row at once.
-    other = Database(clinic.database.url)
+    other = Database(clinic.database.url, sqlite_key=clinic.database.sqlite_key)
     try:
         async with other.session() as session:
             row = await session.get(TranscriptSegment, stored.id)
@@ -148,7 +148,7 @@ async def test_chat_is_stored_whatever_the_consent(clinic: Clinic) -> None:
         sender_peer_id="peer-2",
     )
     assert stored is not None and stored.text == "Can you hear me?" and stored.sent_at == sent
-    other = Database(clinic.database.url)
+    other = Database(clinic.database.url, sqlite_key=clinic.database.sqlite_key)
     try:
         async with other.session() as session:
             row = await session.get(ChatMessage, stored.id)
@@ -171,10 +171,12 @@ CRASHING_WRITER = textwrap.dedent(
     import asyncio, os, signal, sys
 
     from telehealth.storage import Database
+    from telehealth.storage.database_key import DatabaseKey
     from telehealth.transcripts import store_final_segment
 
     async def main() -> None:
-        database = Database(sys.argv[1])
+        key = DatabaseKey(sys.argv[3]) if sys.argv[3] else None
+        database = Database(sys.argv[1], sqlite_key=key)
         stored = await store_final_segment(
             database, sys.argv[2], speaker_role="clinician", speaker_name="Dr Ada",
             speaker_peer_id="p1", start_s=1.0, end_s=2.0, text="take one tablet twice daily",
@@ -198,6 +200,7 @@ async def test_a_segment_survives_the_process_being_killed_right_after(clinic: C
         CRASHING_WRITER,
         clinic.database.url,
         clinic.consented,
+        clinic.database.sqlite_key.hex if clinic.database.sqlite_key else "",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
