@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from telehealth.cli import server, speech, staff
+from telehealth.cli import audit, server, speech, staff
 from telehealth.intake.cli import intake_app
 
 app = typer.Typer(
@@ -13,6 +13,7 @@ app = typer.Typer(
 server.register(app)
 staff.register(app)
 speech.register(app)
+audit.register(app)
 app.add_typer(intake_app, name="intake")
 
 
