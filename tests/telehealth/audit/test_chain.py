@@ -108,10 +108,13 @@ async def test_a_rolled_back_event_leaves_no_gap(database: Database) -> None:
 @pytest.mark.asyncio
 async def test_concurrent_appends_keep_one_chain(database: Database) -> None:
     writers, each = 8, 5
+    # A second engine of its own, as another server process would have.
+    other = Database(database.url)
 
     async def writer(number: int) -> None:
+        engine = database if number % 2 else other
         for index in range(each):
-            async with database.session() as session:
+            async with engine.session() as session:
                 audit.record(
                     session,
                     actor_type="clinician",
@@ -123,7 +126,10 @@ async def test_concurrent_appends_keep_one_chain(database: Database) -> None:
                 await session.execute(select(func.count()).select_from(AuditEvent))
                 await asyncio.sleep(0)
 
-    await asyncio.gather(*(writer(number) for number in range(writers)))
+    try:
+        await asyncio.gather(*(writer(number) for number in range(writers)))
+    finally:
+        await other.close()
     events = await _events(database)
     assert [event.id for event in events] == list(range(1, writers * each + 1))
     assert len({event.prev_hash for event in events}) == len(events)  # nobody forked
