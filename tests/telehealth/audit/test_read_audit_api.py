@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy import select
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from telehealth.clinicians import create_clinician
 from telehealth.deps import current_time
@@ -39,8 +40,13 @@ class Clinic:
     bo_id: str
     now: datetime
 
-    async def client(self, address: str) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
+    async def client(self, address: str, *, proxy_for: str | None = None) -> httpx.AsyncClient:
+        # With `proxy_for`, the app sits behind uvicorn's proxy handling (as `serve` sets it up
+        # for TELEHEALTH_TRUSTED_PROXIES) and trusts that one address.
+        app: Any = self.app
+        if proxy_for is not None:
+            app = ProxyHeadersMiddleware(self.app, trusted_hosts=[proxy_for])
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
         client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
         return await self.stack.enter_async_context(client)
 
@@ -263,3 +269,24 @@ async def test_a_patients_changes_carry_a_hash_of_their_session_never_the_token(
         rows = (await session.execute(select(AuditEvent))).scalars().all()
     stored = repr([(row.actor_id, row.detail, row.note) for row in rows])
     assert token not in stored and session_hash not in stored
+
+
+@pytest.mark.asyncio
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_recorded(
+    clinic: Clinic, with_transcript: tuple[str, int, httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    visit_id = with_transcript[0]
+    proxy = "10.0.0.2"
+    for peer, forwarded in ((proxy, "198.51.100.77"), ("10.0.0.3", "198.51.100.78")):
+        ada = await clinic.client(peer, proxy_for=proxy)
+        login = await ada.post(
+            "/api/auth/login",
+            json={"email": "ada@clinic.example", "password": PASSWORD},
+            headers={"X-Forwarded-For": forwarded},
+        )
+        assert login.status_code == 200
+        read = await ada.get(f"/api/transcripts/{visit_id}", headers={"X-Forwarded-For": forwarded})
+        assert read.status_code == 200
+    events = await _events(clinic.database, "transcript.viewed")
+    # The proxy's word is taken; another peer's X-Forwarded-For is not.
+    assert [e["address"] for e in events] == ["198.51.100.77", "10.0.0.3"]
