@@ -5,7 +5,8 @@ Identifiers only, never PHI. Events are chained as they are flushed
 
 Inside an HTTP request or websocket, `RequestOrigin` (set by
 `telehealth.audit_context.AuditRequestContext`) supplies what a caller does not pass: the
-client address, and for a patient's event the hash that stands for the patient's session.
+client address, and for a patient's event the hash that stands for the patient session the
+request was authenticated as (noted by `auth.sessions.resolve`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,11 +50,18 @@ class RequestOrigin:
     """Where the current request comes from, for the events it records."""
 
     client_address: str | None
-    # The audit id of the patient session whose cookie came with the request, if any.
+    # The audit id of the patient session this request was authenticated as, once it was.
     patient_actor_id: str | None = None
 
 
 request_origin: ContextVar[RequestOrigin | None] = ContextVar("audit_request_origin", default=None)
+
+
+def note_patient_session(session_hash: str) -> None:
+    """The current request is this patient session's (called where a session is accepted)."""
+    origin = request_origin.get()
+    if origin is not None:
+        request_origin.set(replace(origin, patient_actor_id=patient_actor_id(session_hash)))
 
 
 def patient_actor_id(session_hash: str) -> str:

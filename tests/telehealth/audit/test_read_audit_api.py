@@ -290,3 +290,23 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_recorded(
     events = await _events(clinic.database, "transcript.viewed")
     # The proxy's word is taken; another peer's X-Forwarded-For is not.
     assert [e["address"] for e in events] == ["198.51.100.77", "10.0.0.3"]
+
+
+@pytest.mark.asyncio
+async def test_a_stale_patient_cookie_is_not_taken_for_the_actor(clinic: Clinic) -> None:
+    ada = await clinic.staff("ada@clinic.example", ADA_ADDRESS)
+    first_visit, patient = await clinic.visit_with_patient(ada)
+    stale = hashlib.sha256(patient.cookies["th_patient"].encode()).hexdigest()
+    stale_actor = hashlib.sha256(f"telehealth-audit-patient:{stale}".encode()).hexdigest()
+    created = await ada.post("/api/visits", json={"scheduled_at": clinic.now.isoformat()})
+    token = created.json()["invite_url"].split("#invite=")[1]
+    # The same browser opens another link while still holding the first visit's cookie.
+    opened = await patient.post(
+        "/api/patient/session", json={"invite": token, "display_name": "Jo"}
+    )
+    assert opened.status_code == 200
+    second_visit = created.json()["visit"]["id"]
+    events = await _events(clinic.database, "invite.opened")
+    assert [e["visit_id"] for e in events] == [first_visit, second_visit]
+    assert events[1]["actor"][1] != stale_actor
+    assert events[1]["address"] == PATIENT_ADDRESS
