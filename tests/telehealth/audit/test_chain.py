@@ -6,16 +6,19 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, func, select, text
 
 from telehealth import audit
 from telehealth.audit_chain import GENESIS_HASH, AuditEventImmutable, stored_digest
 from telehealth.audit_retention import purge_audit_events
 from telehealth.audit_verify import verify_chain
 from telehealth.storage import Database, upgrade_database
-from telehealth.storage.models import AuditChainHead, AuditEvent
+from telehealth.storage.models import AuditChainHead, AuditEvent, Base
 from tests.telehealth.audit.conftest import START, append_events, raw
 
 
@@ -192,3 +195,17 @@ async def test_the_migration_chains_events_stored_before_it(tmp_path: Path) -> N
         assert await _verify(database) == (True, None, "")
     finally:
         await database.close()
+
+
+def _audit_differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    tables = ("audit_events", "audit_chain_head")
+    return [
+        d for d in compare_metadata(context, Base.metadata) if any(t in repr(d) for t in tables)
+    ]
+
+
+@pytest.mark.asyncio
+async def test_the_migration_matches_the_audit_tables(database: Database) -> None:
+    async with database.engine.connect() as connection:
+        assert await connection.run_sync(_audit_differences) == []
