@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import instance_state
@@ -30,6 +30,8 @@ from telehealth.storage.models import AuditChainHead, AuditEvent, utcnow
 # The previous hash of the very first event.
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
+# How long an append waits for another transaction's append to commit (PostgreSQL).
+HEAD_LOCK_TIMEOUT_S = 10.0
 
 
 class AuditEventImmutable(RuntimeError):
@@ -92,9 +94,17 @@ class ChainHead:
 def lock_head(connection: Connection) -> ChainHead | None:
     """Take the chain's lock (until the transaction ends) and read where the chain ends."""
     head = AuditChainHead
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        # Every wait has a bound: a writer that waits on itself (two transactions of one
+        # request, the first holding the chain) fails instead of hanging. SQLite has its
+        # busy timeout.
+        connection.execute(text(f"SET LOCAL lock_timeout = '{int(HEAD_LOCK_TIMEOUT_S * 1000)}ms'"))
     # A write first: a SELECT would not take SQLite's write lock, and another writer could
     # append between reading the head and moving it.
     connection.execute(update(head).where(head.id == HEAD_ID).values(last_id=head.last_id))
+    if postgres:
+        connection.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
     row = connection.execute(
         select(head.last_id, head.last_hash, head.anchor_id, head.anchor_hash).where(
             head.id == HEAD_ID

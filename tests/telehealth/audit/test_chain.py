@@ -4,6 +4,7 @@ retention that keeps the rest verifiable, and the migration that chains older ev
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, select, text
+from sqlalchemy.exc import DBAPIError
 
-from telehealth import audit
+from telehealth import audit, audit_chain
 from telehealth.audit_chain import GENESIS_HASH, AuditEventImmutable, stored_digest
 from telehealth.audit_retention import purge_audit_events
 from telehealth.audit_verify import verify_chain
@@ -209,3 +211,22 @@ def _audit_differences(connection: Connection) -> list[Any]:
 async def test_the_migration_matches_the_audit_tables(database: Database) -> None:
     async with database.engine.connect() as connection:
         assert await connection.run_sync(_audit_differences) == []
+
+
+@pytest.mark.asyncio
+async def test_an_append_waiting_on_a_held_chain_gives_up(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit_chain, "HEAD_LOCK_TIMEOUT_S", 0.5)
+    async with database.session() as holding:
+        audit.record(holding, actor_type="system", actor_id=None, action="first")
+        await holding.flush()
+        started = time.monotonic()
+        with pytest.raises(DBAPIError):
+            async with database.session() as waiting:
+                audit.record(waiting, actor_type="system", actor_id=None, action="second")
+                await waiting.flush()
+        # PostgreSQL: the lock timeout; SQLite: its busy timeout (5 s).
+        assert time.monotonic() - started < 8
+    assert [event.action for event in await _events(database)] == ["first"]
+    assert await _verify(database) == (True, None, "")
