@@ -34,6 +34,7 @@ _TYPES: tuple[tuple[str, str, str], ...] = (
     ("login", "110114", "User Authentication"),
     ("logout", "110114", "User Authentication"),
     ("session.", "110114", "User Authentication"),
+    ("invite.", "110114", "User Authentication"),
     ("mfa.", "110114", "User Authentication"),
     ("transcript.", "110110", "Patient Record"),
     ("intake.", "110110", "Patient Record"),
