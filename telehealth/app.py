@@ -16,6 +16,7 @@ from telehealth.api import api_router
 from telehealth.api.validation_errors import install_validation_errors
 from telehealth.assistant.sessions import AssistantSessions
 from telehealth.assistant.transcript_sink import TranscriptSink
+from telehealth.audit_context import AuditRequestContext
 from telehealth.auth.login_throttle import open_login_throttle
 from telehealth.auth.password_checks import PasswordChecks
 from telehealth.auth.second_factor import SecondFactorKeys
@@ -143,11 +144,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.serves_https = settings.serves_https
-    # The last added runs first: log every request, then refuse cross-site writes, then
-    # oversized bodies.
+    # The last added runs first: note the client for the audit trail, log every request,
+    # then refuse cross-site writes, then oversized bodies.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.allowed_origins)
     app.add_middleware(AccessLogMiddleware)
+    # Outermost of these: every audit event of a request knows its client.
+    app.add_middleware(AuditRequestContext)
     install_validation_errors(app)
     app.include_router(api_router())
     if not docs:

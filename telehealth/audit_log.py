@@ -52,6 +52,10 @@ def event_fields(event: AuditEvent) -> dict[str, Any]:
         "action": event.action,
         "visit_id": event.visit_id,
         "detail": event.detail,
+        "client_address": event.client_address,
+        "outcome": event.outcome,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
     }
 
 

@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     retention_patient_session_days: int = Field(default=30, ge=1, le=3650)
     retention_invite_days: int = Field(default=30, ge=1, le=3650)
     retention_room_log_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # Audit events are kept six years (HIPAA 164.316(b)(2)) unless the clinic says longer.
+    retention_audit_days: int = Field(default=2190, ge=1, le=36500)
     invite_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     session_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
     # A staff session also ends after this long without activity, and can never be extended

@@ -60,6 +60,10 @@ class AuditEventOut(BaseModel):
     action: str
     visit_id: str | None
     detail: dict[str, object]
+    client_address: str | None
+    outcome: str
+    prev_hash: str
+    hash: str
 
 
 class AuditEventsOut(BaseModel):

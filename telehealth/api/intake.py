@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
 
+from telehealth.api.audited_reads import refused_read
 from telehealth.auth.deps import AnyParticipant, CurrentClinician, CurrentPatient
 from telehealth.deps import NowDep, ServicesDep, SessionDep
 from telehealth.intake_service import (
@@ -79,6 +80,25 @@ IntakeSessionsDep = Annotated[IntakeSessions, Depends(get_intake_sessions)]
 def _refused(error: IntakeServiceError) -> HTTPException:
     code = _STATUS_FOR_ERROR.get(type(error), status.HTTP_409_CONFLICT)
     return HTTPException(code, str(error))
+
+
+def _refused_read(
+    session: SessionDep,
+    clinician: CurrentClinician,
+    visit_id: str,
+    view: str,
+    error: IntakeNotFound,
+) -> JSONResponse:
+    # Audited like the read it would have been (another clinician's visit looks the same).
+    return refused_read(
+        session,
+        clinician,
+        "intake.viewed",
+        visit_id=visit_id,
+        status_code=status.HTTP_404_NOT_FOUND,
+        message=str(error),
+        detail={"view": view},
+    )
 
 
 def _patient_visit(patient: CurrentPatient) -> str:
@@ -161,21 +181,25 @@ async def visit_intake(visit_id: str, clinician: CurrentClinician, session: Sess
     assert clinician.clinician_id is not None
     try:
         row = await views.clinician_intake(session, visit_id, clinician.clinician_id, view="fhir")
+    except IntakeNotFound as error:
+        return _refused_read(session, clinician, visit_id, "fhir", error)
     except IntakeServiceError as error:
         raise _refused(error) from None
     return Response(json.dumps(row.response), media_type=FHIR_JSON)
 
 
-@router.get("/api/visits/{visit_id}/intake/summary")
+@router.get("/api/visits/{visit_id}/intake/summary", response_model=dict[str, Any])
 async def visit_intake_summary(
     visit_id: str, clinician: CurrentClinician, session: SessionDep
-) -> dict[str, Any]:
+) -> dict[str, Any] | JSONResponse:
     """The one-screen intake summary, urgent flags first."""
     assert clinician.clinician_id is not None
     try:
         row = await views.clinician_intake(
             session, visit_id, clinician.clinician_id, view="summary"
         )
+    except IntakeNotFound as error:
+        return _refused_read(session, clinician, visit_id, "summary", error)
     except IntakeServiceError as error:
         raise _refused(error) from None
     return views.summary_view(row)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.responses import JSONResponse
 
-from telehealth import audit
+from telehealth.api.audited_reads import record_read, refused_read
 from telehealth.auth.deps import CurrentClinician
 from telehealth.deps import SessionDep, SettingsDep
 from telehealth.transcripts.errors import (
@@ -50,10 +51,33 @@ MEDIA_TYPES: dict[str, str] = {
 EXTENSIONS = {"vtt": "vtt", "srt": "srt", "txt": "txt", "fhir": "json"}
 
 
-def _not_found(error: TranscriptError) -> HTTPException:
+def _not_found_message(error: TranscriptError) -> str:
     if isinstance(error, SegmentNotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, "no such segment in this transcript")
-    return HTTPException(status.HTTP_404_NOT_FOUND, "no such visit")
+        return "no such segment in this transcript"
+    return "no such visit"
+
+
+def _not_found(error: TranscriptError) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, _not_found_message(error))
+
+
+def _refused(
+    session: SessionDep,
+    clinician: CurrentClinician,
+    action: str,
+    visit_id: str,
+    error: TranscriptError,
+    detail: dict[str, Any] | None = None,
+) -> JSONResponse:
+    return refused_read(
+        session,
+        clinician,
+        action,
+        visit_id=visit_id,
+        status_code=status.HTTP_404_NOT_FOUND,
+        message=_not_found_message(error),
+        detail=detail,
+    )
 
 
 def _clinician_id(clinician: CurrentClinician) -> str:
@@ -64,7 +88,9 @@ def _clinician_id(clinician: CurrentClinician) -> str:
 @router.get("")
 async def list_(clinician: CurrentClinician, session: SessionDep) -> TranscriptList:
     """The clinician's visits that have a transcript or chat, newest first."""
-    return TranscriptList(transcripts=await list_transcripts(session, _clinician_id(clinician)))
+    listed = await list_transcripts(session, _clinician_id(clinician))
+    record_read(session, clinician, "transcript.listed", detail={"visits": len(listed)})
+    return TranscriptList(transcripts=listed)
 
 
 @router.get("/search")
@@ -75,16 +101,22 @@ async def search(
 ) -> SearchResults:
     """Segments of the clinician's transcripts whose current text has all the words of `q`."""
     hits = await search_transcripts(session, _clinician_id(clinician), q)
+    # The words searched for may themselves be PHI: only how many segments matched.
+    record_read(session, clinician, "transcript.searched", detail={"hits": len(hits)})
     return SearchResults(query=q, hits=hits)
 
 
-@router.get("/{visit_id}")
-async def read(visit_id: str, clinician: CurrentClinician, session: SessionDep) -> TranscriptOut:
+@router.get("/{visit_id}", response_model=TranscriptOut)
+async def read(
+    visit_id: str, clinician: CurrentClinician, session: SessionDep
+) -> TranscriptOut | JSONResponse:
     """One transcript: segments (current text, words, confidence), consent and chat."""
     try:
-        return await get_transcript(session, visit_id, _clinician_id(clinician))
+        transcript = await get_transcript(session, visit_id, _clinician_id(clinician))
     except TranscriptNotFound as error:
-        raise _not_found(error) from None
+        return _refused(session, clinician, "transcript.viewed", visit_id, error)
+    record_read(session, clinician, "transcript.viewed", visit_id=visit_id)
+    return transcript
 
 
 @router.put("/{visit_id}/segments/{segment_id}")
@@ -106,15 +138,18 @@ async def correct(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
 
 
-@router.get("/{visit_id}/segments/{segment_id}/history")
+@router.get("/{visit_id}/segments/{segment_id}/history", response_model=SegmentHistory)
 async def history(
     visit_id: str, segment_id: int, clinician: CurrentClinician, session: SessionDep
-) -> SegmentHistory:
+) -> SegmentHistory | JSONResponse:
     """A segment's recognized text and every correction, oldest first."""
+    action, detail = "transcript.history_viewed", {"segment_id": segment_id}
     try:
-        return await segment_history(session, visit_id, segment_id, _clinician_id(clinician))
+        found = await segment_history(session, visit_id, segment_id, _clinician_id(clinician))
     except (TranscriptNotFound, SegmentNotFound) as error:
-        raise _not_found(error) from None
+        return _refused(session, clinician, action, visit_id, error, detail)
+    record_read(session, clinician, action, visit_id=visit_id, detail=detail)
+    return found
 
 
 @router.get("/{visit_id}/export")
@@ -130,7 +165,9 @@ async def export(
     try:
         transcript = await get_transcript(session, visit_id, clinician_id)
     except TranscriptNotFound as error:
-        raise _not_found(error) from None
+        return _refused(
+            session, clinician, "transcript.exported", visit_id, error, {"format": format_}
+        )
     if format_ == "vtt":
         body = transcript_to_webvtt(transcript)
     elif format_ == "srt":
@@ -144,13 +181,8 @@ async def export(
             identifier_system=f"{settings.public_base_url}/identifiers/visit",
         )
         body = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-    audit.record(
-        session,
-        actor_type="clinician",
-        actor_id=clinician_id,
-        action="transcript.exported",
-        visit_id=visit_id,
-        detail={"format": format_},
+    record_read(
+        session, clinician, "transcript.exported", visit_id=visit_id, detail={"format": format_}
     )
     filename = f"transcript-{visit_id}.{EXTENSIONS[format_]}"
     return Response(

@@ -172,6 +172,9 @@ async def resolve(
         return None
     if idle_after is not None:
         _mark_active(row, idle_after, now)
+    if kind == SessionKind.patient:
+        # The patient's audit events of this request are this session's.
+        audit.note_patient_session(row.token_hash)
     return Principal(
         kind=kind,
         session_hash=row.token_hash,

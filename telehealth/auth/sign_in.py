@@ -171,6 +171,8 @@ async def audit_sign_in_failure(
             actor_id=actor_id,
             action="login.failed",
             detail={"reason": reason or _reason(clinician), "address": address},
+            client_address=address,
+            outcome="denied",
         )
         for scope, locked in (
             ("account", failure.account_locked),
@@ -183,4 +185,6 @@ async def audit_sign_in_failure(
                     actor_id=actor_id,
                     action="login.locked",
                     detail={"scope": scope, "address": address},
+                    client_address=address,
+                    outcome="denied",
                 )

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from telehealth.retention import credentials, visit_records
+from telehealth.retention import audit_trail, credentials, visit_records
 from telehealth.retention.targets import RetentionTargets
 from telehealth.settings import Settings
 
@@ -61,6 +61,13 @@ RETENTION_KINDS: tuple[RetentionKind, ...] = (
         lambda s: timedelta(days=s.retention_invite_days),
         credentials.purge_invites,
         credentials.count_invites,
+    ),
+    RetentionKind(
+        "audit_events",
+        "audit events",
+        lambda s: timedelta(days=s.retention_audit_days),
+        audit_trail.purge,
+        audit_trail.count,
     ),
     RetentionKind(
         "room_logs",

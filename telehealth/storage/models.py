@@ -129,6 +129,28 @@ class AuditEvent(Base):
     # Identifiers and outcomes only, never PHI.
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The caller's address (behind a trusted proxy, the forwarded one); None off the network.
+    client_address: Mapped[str | None] = mapped_column(String(64), default=None)
+    outcome: Mapped[str] = mapped_column(String(16), default="success")
+    # The chain (telehealth/audit_chain.py): the hash of the event before, and this one's
+    # SHA-256 over its fields and that hash. Set when the event is flushed.
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AuditChainHead(Base):
+    """The one row that serializes appends to the audit chain and says where it ends.
+
+    `anchor_*` is where the kept trail starts: the last event a retention purge removed
+    (0 and the genesis hash before any purge)."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    anchor_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    anchor_hash: Mapped[str] = mapped_column(String(64))
 
 
 class SessionKind(enum.StrEnum):

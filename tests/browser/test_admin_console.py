@@ -87,6 +87,8 @@ def test_an_admin_manages_staff_and_reads_the_audit_log(browser: Browser, server
         expect(page.locator("#status")).to_have_text("1 event shown.")
         expect(page.locator("#audit-body tr")).to_have_count(1)
         expect(page.locator("#audit-body tr td").nth(1)).to_have_text("staff.disabled")
+        expect(page.locator("#audit-body tr td").nth(3)).to_have_text("127.0.0.1")
+        expect(page.locator("#audit-body tr td").nth(4)).to_have_text("success")
         expect(page.get_by_role("link", name="Export as NDJSON")).to_have_attribute(
             "href", "/api/admin/audit/export?action=staff.disabled"
         )

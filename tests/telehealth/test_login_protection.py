@@ -113,6 +113,7 @@ async def test_ten_failures_in_fifteen_minutes_lock_the_account(
         ).scalar_one()
     assert locked_row.detail == {"scope": "account", "address": "127.0.0.1"}
     assert locked_row.actor_id is not None
+    assert (locked_row.client_address, locked_row.outcome) == ("127.0.0.1", "denied")
 
 
 @pytest.mark.asyncio

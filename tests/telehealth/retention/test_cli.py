@@ -62,6 +62,7 @@ async def test_dry_run_prints_what_would_go_by_kind_and_deletes_nothing(tmp_path
         " (older than 2026-05-02T12:00:00+00:00)",
         "patient_sessions: would delete 2 patient sessions (older than 2026-05-25T12:00:00+00:00)",
         "invites: would delete 2 invites (older than 2026-05-18T12:00:00+00:00)",
+        "audit_events: would delete 0 audit events (older than 2020-06-02T12:00:00+00:00)",
         "room_logs: skipped, kept in the server's memory (memory://):"
         " the server's daily run purges them",
     ]
@@ -74,6 +75,7 @@ async def test_dry_run_prints_what_would_go_by_kind_and_deletes_nothing(tmp_path
         "intake: deleted 3 intake responses and their versions",
         "patient_sessions: deleted 2 patient sessions",
         "invites: deleted 2 invites",
+        "audit_events: deleted 0 audit events",
         "room_logs: skipped, kept in the server's memory (memory://):"
         " the server's daily run purges them",
     ]

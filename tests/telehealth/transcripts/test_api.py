@@ -221,7 +221,9 @@ async def test_review_correct_search_and_export(app: FastAPI) -> None:
                 )
             ).all()
         assert [(action, detail) for action, detail in audited] == [
+            ("transcript.viewed", {}),
             ("transcript.segment_corrected", {"segment_id": first}),
+            ("transcript.history_viewed", {"segment_id": first}),
             *[("transcript.exported", {"format": f}) for f in ("vtt", "srt", "txt", "fhir")],
         ]
 

@@ -12,7 +12,8 @@ import { mountSignOut, showSignedIn } from "./staff-header.js";
  * @typedef {{ id: string, email: string, display_name: string, role: string,
  *   active: boolean, must_change_password: boolean }} Staff
  * @typedef {{ id: number, at: string, actor_type: string, actor_id: string | null,
- *   action: string, detail: Record<string, unknown> }} AuditEvent
+ *   action: string, detail: Record<string, unknown>, client_address: string | null,
+ *   outcome: string }} AuditEvent
  */
 
 /** @type {string | null} the signed-in admin's own id (they cannot disable themselves) */
@@ -112,6 +113,8 @@ function auditRow(event) {
     make("td", { text: new Date(event.at).toLocaleString() }),
     make("td", { text: event.action }),
     make("td", { text: actor }),
+    make("td", { text: event.client_address ?? "" }),
+    make("td", { text: event.outcome }),
     make("td", { text: JSON.stringify(event.detail) }),
   );
 }
