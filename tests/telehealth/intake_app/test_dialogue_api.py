@@ -120,8 +120,13 @@ async def test_another_process_resumes_the_dialogue(clinic: Clinic, tmp_path: Pa
         await _say(patient, text)
 
     settings = clinic.app.state.services.settings
+    # Processes sharing a database share its key (and the application key).
     other_settings = make_settings(
-        tmp_path / "other", database_url=settings.database_url, emergency_number="112"
+        tmp_path / "other",
+        database_url=settings.database_url,
+        database_key=settings.resolved_database_key().hex,
+        secret_key=settings.resolved_secret_key(),
+        emergency_number="112",
     )
     async with running_app(other_settings) as other, client_for(other) as elsewhere:
         elsewhere.cookies.set("th_patient", cookie)
