@@ -217,6 +217,14 @@ class RoomHub:
         replica = self._replicas.get(visit_id)
         return replica.room if replica is not None else None
 
+    def local_connections(self) -> int:
+        """Websocket connections of this process, in every visit it follows."""
+        return sum(len(replica.connections) for replica in self._replicas.values())
+
+    def rooms_in_call(self) -> int:
+        """Visits this process follows with a call under way (two or more in the room)."""
+        return sum(1 for replica in self._replicas.values() if len(replica.room.in_room()) >= 2)
+
     def attached_visits(self) -> list[str]:
         """Visits this process currently follows."""
         return list(self._replicas)

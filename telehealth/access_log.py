@@ -7,12 +7,18 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from telehealth.metrics import ServiceMetrics
+
 log = logging.getLogger("telehealth.access")
+
+# Any token is a method to HTTP; a metrics label must stay a short list.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,6 +39,9 @@ class AccessLogMiddleware:
             route = scope.get("route")
             # The template (/api/visits/{visit_id}) names the resource without its values.
             path = getattr(route, "path", None) or "(unmatched)"
+            if self.metrics is not None:
+                method = scope["method"] if scope["method"] in _METHODS else "other"
+                self.metrics.requests.labels(method, path, str(status)).inc()
             log.info(
                 "request",
                 extra={

@@ -23,6 +23,7 @@ from telehealth.auth.second_factor import SecondFactorKeys
 from telehealth.auth.sign_in import SignInGuards
 from telehealth.event_payloads import room_event_log
 from telehealth.intake_service.runtime import open_intake
+from telehealth.metrics import ServiceMetrics
 from telehealth.middleware.body_limit import BodyLimit
 from telehealth.middleware.cross_site import CrossSiteGuard
 from telehealth.middleware.headers import SecurityHeaders
@@ -43,7 +44,9 @@ log = logging.getLogger("telehealth.app")
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, metrics: ServiceMetrics | None = None
+) -> AsyncIterator[Services]:
     """Open everything the app needs; close all of it, in reverse, whatever happens."""
     async with AsyncExitStack() as stack:
         # A bad questionnaire stops start-up before anything is opened.
@@ -68,10 +71,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         await speech.start()
         assistants = AssistantSessions(settings, speech)
         stack.push_async_callback(assistants.close)
+        metrics = metrics or ServiceMetrics()
         chat = ChatRecorder(database)
+        chat.on_drop = metrics.queue_drop_counter(chat.name)
         chat.start()
         stack.push_async_callback(chat.stop)
         recorder = VisitStatusRecorder(database)
+        recorder.on_drop = metrics.queue_drop_counter(recorder.name)
         recorder.start()
         stack.push_async_callback(recorder.stop)
         hub = RoomHub(events, on_transition=recorder)
@@ -105,7 +111,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 require_second_factor=settings.second_factor_required,
             ),
             revocations=revocations,
+            metrics=metrics,
         )
+        metrics.watch(services)
         yield services
 
 
@@ -122,9 +130,12 @@ class TelehealthApp(FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
 
+    # Made before the services: the request counter sits in a middleware.
+    metrics = ServiceMetrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings) as services:
+        async with open_services(settings, metrics) as services:
             app.state.services = services
             log.info(
                 "started", extra={"version": __version__, "database": services.database.dialect}
@@ -148,7 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # then refuse cross-site writes, then oversized bodies.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.allowed_origins)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(AccessLogMiddleware, metrics=metrics)
     # Outermost of these: every audit event of a request knows its client.
     app.add_middleware(AuditRequestContext)
     install_validation_errors(app)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -24,6 +25,8 @@ class QueuedWriter(Generic[T]):
         self.log = log
         self._queue: asyncio.Queue[T | None] = asyncio.Queue(QUEUE_BOUND)
         self._task: asyncio.Task[None] | None = None
+        # Told of every item dropped from a full queue (the metrics count them).
+        self.on_drop: Callable[[], None] | None = None
 
     async def write(self, item: T) -> None:
         raise NotImplementedError
@@ -44,6 +47,8 @@ class QueuedWriter(Generic[T]):
             self.log.error(
                 f"{self.name} queue full; an item was dropped", extra=self.describe(item)
             )
+            if self.on_drop is not None:
+                self.on_drop()
 
     async def stop(self) -> None:
         if self._task is None:

@@ -10,6 +10,7 @@ from telehealth.assistant.captions import SegmentSink
 from telehealth.assistant.sessions import AssistantSessions
 from telehealth.auth.sign_in import SignInGuards
 from telehealth.intake_service.runtime import IntakeRuntime
+from telehealth.metrics import ServiceMetrics
 from telehealth.realtime.chat import ChatRecorder
 from telehealth.realtime.revocations import Revocations
 from telehealth.settings import Settings
@@ -31,3 +32,4 @@ class Services:
     chat: ChatRecorder
     sign_in: SignInGuards
     revocations: Revocations
+    metrics: ServiceMetrics

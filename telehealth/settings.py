@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -128,6 +129,9 @@ class Settings(BaseSettings):
     # forwarded_allow_ips); without one the client address is the peer's.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Addresses or networks (CIDR) that may scrape /metrics without signing in, e.g. the
+    # Prometheus server; anyone else needs an admin session.
+    metrics_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Each visit's room log (memory or Redis): its oldest entries are trimmed past either
     # bound. A call of an hour logs well under 1 MB; the log is deleted when the call ends.
     room_log_max_bytes: int = Field(
@@ -135,7 +139,13 @@ class Settings(BaseSettings):
     )
     room_log_max_entries: int = Field(default=20_000, ge=100, le=1_000_000)
 
-    @field_validator("allowed_origins", "ice_servers", "trusted_proxies", mode="before")
+    @field_validator(
+        "allowed_origins",
+        "ice_servers",
+        "trusted_proxies",
+        "metrics_allowed_addresses",
+        mode="before",
+    )
     @classmethod
     def _split_list(cls, value: object) -> object:
         return _comma_list(value)
@@ -172,6 +182,16 @@ class Settings(BaseSettings):
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         return [origin_of(url) for url in value]
+
+    @field_validator("metrics_allowed_addresses")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
 
     @field_validator("ice_servers")
     @classmethod

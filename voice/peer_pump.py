@@ -113,6 +113,11 @@ class AudioPump:
         return len(self._backlog)
 
     @property
+    def recognizing(self) -> bool:
+        """Whether a recognition stream is open for this participant."""
+        return self._recognizer is not None and not self._closed
+
+    @property
     def received_s(self) -> float:
         """Seconds of participant audio converted so far (fed, queued or dropped)."""
         return self._produced_s

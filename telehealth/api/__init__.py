@@ -12,6 +12,7 @@ from telehealth.api import (
     health,
     ice,
     intake,
+    metrics,
     mfa,
     navigation,
     passkeys,
@@ -39,6 +40,7 @@ def api_router() -> APIRouter:
         navigation,
         password,
         admin,
+        metrics,
     ):
         router.include_router(module.router)
     return router

@@ -114,6 +114,7 @@ async def offer(
             call_started_at=visit.started_at,
             sink=services.caption_sink,
         )
+    consumer = services.metrics.observing(consumer, captions=body.mode == "captions")
     try:
         peer, answer = await services.assistants.open(
             AssistantKey(visit_id, participant.peer_id, body.mode),

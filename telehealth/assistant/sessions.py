@@ -65,6 +65,10 @@ class AssistantSessions:
     def __len__(self) -> int:
         return len(self._peers)
 
+    def streams(self) -> int:
+        """Recognition streams open for these peers."""
+        return sum(1 for peer in self._peers.values() if peer.pump.recognizing)
+
     def get(self, key: AssistantKey) -> AssistantPeer | None:
         return self._peers.get(key)
 

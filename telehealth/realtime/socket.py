@@ -155,6 +155,7 @@ async def visit_socket(websocket: WebSocket, visit_id: str) -> None:
         code, reason = rejection.code, rejection.reason
     except WebSocketDisconnect:
         return
+    services.metrics.ws_closes.labels(str(code)).inc()
     if websocket.application_state == WebSocketState.CONNECTED:
         with contextlib.suppress(RuntimeError):  # the client closed at the same moment
             await websocket.close(code=code, reason=reason[:120])

@@ -60,6 +60,11 @@ def test_staff_session_and_sign_in_defaults(tmp_path: Path) -> None:
         ("TELEHEALTH_TTS_RATE_WPM", "900", "TELEHEALTH_TTS_RATE_WPM"),
         ("TELEHEALTH_ICE_SERVERS", "http://stun.example", "TELEHEALTH_ICE_SERVERS"),
         ("TELEHEALTH_ICE_TRANSPORT_POLICY", "direct", "TELEHEALTH_ICE_TRANSPORT_POLICY"),
+        (
+            "TELEHEALTH_METRICS_ALLOWED_ADDRESSES",
+            "prometheus.lan",
+            "TELEHEALTH_METRICS_ALLOWED_ADDRESSES",
+        ),
         ("TELEHEALTH_RETENTION_DAYS", "0", "TELEHEALTH_RETENTION_DAYS"),
         ("TELEHEALTH_PUBLIC_BASE_URL", "ftp://x", "TELEHEALTH_PUBLIC_BASE_URL"),
         ("TELEHEALTH_ALLOWED_ORIGINS", "evil.example", "TELEHEALTH_ALLOWED_ORIGINS"),
