@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from signaling.pubsub.base import MAX_ENTRY_BYTES
+from telehealth.tls.files import check_tls_files
 
 ENV_PREFIX = "TELEHEALTH_"
 
@@ -106,6 +107,10 @@ class Settings(BaseSettings):
     # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
     # forwarded_allow_ips); without one the client address is the peer's.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A PEM certificate (chain) and its private key: `telehealth serve` then speaks https
+    # itself (telehealth/tls/). Both or neither; behind a proxy that ends TLS, neither.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Each visit's room log (memory or Redis): its oldest entries are trimmed past either
     # bound. A call of an hour logs well under 1 MB; the log is deleted when the call ends.
@@ -157,9 +162,11 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'telehealth.db'}"
+        check_tls_files(self.tls_cert, self.tls_key)
         if not self.public_base_url:
             shown_host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-            self.public_base_url = f"http://{shown_host}:{self.port}"
+            scheme = "https" if self.tls_cert else "http"
+            self.public_base_url = f"{scheme}://{shown_host}:{self.port}"
         if not self.allowed_origins:
             self.allowed_origins = [origin_of(self.public_base_url)]
         if self.env == "production":

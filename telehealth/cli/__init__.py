@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from telehealth.cli import retention, server, speech, staff
+from telehealth.cli import retention, server, speech, staff, tls
 from telehealth.intake.cli import intake_app
 
 app = typer.Typer(
@@ -14,6 +14,7 @@ server.register(app)
 staff.register(app)
 speech.register(app)
 retention.register(app)
+tls.register(app)
 app.add_typer(intake_app, name="intake")
 
 
