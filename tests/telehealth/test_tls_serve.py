@@ -327,3 +327,42 @@ def test_no_code_reads_forwarded_headers_itself() -> None:
             if any(quote + "x-forwarded" in text for quote in "\"'") or '"forwarded"' in text:
                 readers.append(os.fspath(source.relative_to(root)))
     assert readers == [], readers
+
+
+def test_dev_cert_prints_the_settings_and_how_to_trust_the_ca(tmp_path: Path) -> None:
+    # TLS settings naming files not made yet do not stop the command that makes them.
+    missing = {
+        "TELEHEALTH_TLS_CERT": str(tmp_path / "var" / "tls" / "server.pem"),
+        "TELEHEALTH_TLS_KEY": str(tmp_path / "var" / "tls" / "server-key.pem"),
+        "TELEHEALTH_PORT": "8443",
+    }
+    first = telehealth(tmp_path, "tls", "dev-cert", "--host", "clinic.lan", **missing)
+    assert first.returncode == 0, first.stderr
+    tls = (tmp_path / "var" / "tls").resolve()
+    out = first.stdout
+    assert out.startswith(f"Made a development CA: {tls}/ca.pem\n")
+    for line in (
+        f"  TELEHEALTH_TLS_CERT={tls}/server.pem",
+        f"  TELEHEALTH_TLS_KEY={tls}/server-key.pem",
+        "  TELEHEALTH_PUBLIC_BASE_URL=https://clinic.lan:8443",
+        # Debian/Ubuntu, NSS (Chromium, Firefox), macOS, Windows.
+        f"    sudo cp {tls}/ca.pem /usr/local/share/ca-certificates/telehealth-dev-ca.crt",
+        "    sudo update-ca-certificates",
+        f'    certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "Telehealth development CA" '
+        f"-i {tls}/ca.pem",
+        "    sudo security add-trusted-cert -d -r trustRoot -k "
+        f"/Library/Keychains/System.keychain {tls}/ca.pem",
+        "    certutil -addstore -f Root ca.pem",
+    ):
+        assert line in out.splitlines(), line
+    assert "ca-key.pem is readable by you only: never copy it" in out
+    # A second run keeps the CA (devices trusting it go on trusting) for a new certificate.
+    again = telehealth(tmp_path, "tls", "dev-cert", "--host", "192.168.1.20", **missing)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith(f"Reused the development CA {tls}/ca.pem")
+    assert "TELEHEALTH_PUBLIC_BASE_URL=https://192.168.1.20:8443" in again.stdout
+    assert_one_clear_line(
+        telehealth(tmp_path, "tls", "dev-cert", "--host", "not a host"),
+        1,
+        "is neither an IP address nor a DNS host name",
+    )
