@@ -27,6 +27,7 @@ from telehealth.metrics import ServiceMetrics
 from telehealth.middleware.body_limit import BodyLimit
 from telehealth.middleware.cross_site import CrossSiteGuard
 from telehealth.middleware.headers import SecurityHeaders
+from telehealth.middleware.host_cookies import HostPrefixedCookies
 from telehealth.realtime import socket
 from telehealth.realtime.chat import ChatRecorder
 from telehealth.realtime.revocations import Revocations
@@ -118,13 +119,16 @@ async def open_services(
 
 
 class TelehealthApp(FastAPI):
-    """FastAPI with the security headers outside everything, even the 500 handler."""
+    """FastAPI with the security headers and cookie names outside everything, even the 500
+    handler."""
 
-    # HSTS on every response when the public URL is https (else only on https requests).
+    # HSTS and `__Host-` cookies on every response when the public URL is https (else only
+    # on https requests).
     serves_https = False
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack(), https=self.serves_https)
+        cookies = HostPrefixedCookies(super().build_middleware_stack(), https=self.serves_https)
+        return SecurityHeaders(cookies, https=self.serves_https)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -18,6 +18,7 @@ from signaling.pubsub.base import MAX_ENTRY_BYTES
 from telehealth.private_files import ensure_private_dir, restrict_existing, write_private_file_once
 from telehealth.storage.database_key import DATABASE_KEY_FILE, DatabaseKey
 from telehealth.storage.postgres_tls import postgres_ssl_argument
+from telehealth.tls.files import check_tls_files
 
 ENV_PREFIX = "TELEHEALTH_"
 
@@ -128,6 +129,10 @@ class Settings(BaseSettings):
     # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
     # forwarded_allow_ips); without one the client address is the peer's.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A PEM certificate (chain) and its private key: `telehealth serve` then speaks https
+    # itself (telehealth/tls/). Both or neither; behind a proxy that ends TLS, neither.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Addresses or networks (CIDR) that may scrape /metrics without signing in, e.g. the
     # Prometheus server; anyone else needs an admin session.
@@ -217,9 +222,11 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'telehealth.db'}"
+        check_tls_files(self.tls_cert, self.tls_key)
         if not self.public_base_url:
             shown_host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-            self.public_base_url = f"http://{shown_host}:{self.port}"
+            scheme = "https" if self.tls_cert else "http"
+            self.public_base_url = f"{scheme}://{shown_host}:{self.port}"
         if not self.allowed_origins:
             self.allowed_origins = [origin_of(self.public_base_url)]
         if self.env == "production":

@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from signaling.messages import MAX_FRAME_BYTES
 from telehealth import __version__
 from telehealth.cli.common import CommandFailed, PortInUse, expected_failures, run
 from telehealth.clinicians import count_clinicians
 from telehealth.demo import create_demo, describe_demo
+from telehealth.serving import insecure_production_url, uvicorn_options
 from telehealth.settings import Settings, load_settings
 from telehealth.storage import Database, DatabaseUnavailable, upgrade_database
 from telehealth.storage.migrate import current_revision
@@ -66,6 +66,9 @@ def serve(
     if port is not None:
         overrides["port"] = port
     settings = load_settings(**overrides)
+    refusal = insecure_production_url(settings)
+    if refusal is not None:
+        raise CommandFailed(refusal)
     configure_logging(settings.log_level)
     check_port_free(settings.host, settings.port)
     first_start = run(_prepare_first_start(settings))
@@ -74,21 +77,7 @@ def serve(
     if settings.is_development and settings.host not in LOOPBACK_HOSTS:
         typer.echo(DEVELOPMENT_ON_A_NETWORK)
     typer.echo(f"Serving on {settings.public_base_url}  (Ctrl+C to stop)")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        ws="websockets-sansio",
-        ws_max_size=MAX_FRAME_BYTES,
-        ws_per_message_deflate=False,
-        # Only a configured reverse proxy may say who the client is and whether it used TLS.
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.run(create_app(settings), **uvicorn_options(settings))
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})

@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
-from signaling.messages import MAX_FRAME_BYTES
 from telehealth.app import create_app
+from telehealth.serving import uvicorn_options
 from telehealth.settings import Settings
 
 
@@ -23,20 +23,11 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def live_server(settings: Settings) -> AsyncIterator[FastAPI]:
-    """Serve the app on settings.port with the same websocket options as `telehealth serve`."""
+    """Serve the app on settings.port as `telehealth serve` does."""
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        ws="websockets-sansio",
-        ws_max_size=MAX_FRAME_BYTES,
-        ws_per_message_deflate=False,
-        server_header=False,
-        lifespan="on",
-    )
+    # The options of `telehealth serve` itself (forwarded headers, TLS, websockets).
+    options = {**uvicorn_options(settings), "host": "127.0.0.1", "lifespan": "on"}
+    config = uvicorn.Config(app, **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(20):

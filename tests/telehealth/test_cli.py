@@ -191,6 +191,8 @@ def test_a_production_start_makes_no_demo_and_says_how_to_create_staff(tmp_path:
             TELEHEALTH_PORT=str(port),
             TELEHEALTH_ENV="production",
             TELEHEALTH_SECRET_KEY="production-grade-secret-" + "x" * 20,
+            # Behind a proxy that ends TLS: plain http on loopback.
+            TELEHEALTH_PUBLIC_BASE_URL="https://clinic.example",
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
