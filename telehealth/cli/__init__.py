@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from telehealth.cli import audit, retention, server, speech, staff, tls
+from telehealth.cli import audit, doctor, retention, server, speech, staff, tls
 from telehealth.intake.cli import intake_app
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ speech.register(app)
 retention.register(app)
 audit.register(app)
 tls.register(app)
+doctor.register(app)
 app.add_typer(intake_app, name="intake")
 
 
