@@ -61,7 +61,8 @@ class Settings(BaseSettings):
 
     ice_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     turn_secret: SecretStr | None = None
-    turn_credential_ttl_s: int = Field(default=3600, ge=60, le=86400)
+    # Short: a credential handed out outlives the visit by at most this long.
+    turn_credential_ttl_s: int = Field(default=600, ge=60, le=3600)
 
     speech_engine: Literal["auto", "vosk", "whisper", "off"] = "auto"
     speech_language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
@@ -74,6 +75,10 @@ class Settings(BaseSettings):
     intake_questionnaire: Path | None = None
     emergency_number: str | None = Field(default=None, pattern=r"^[0-9+*#]{2,15}$")
     wake_phrase: str = Field(default="assistant", min_length=3, max_length=40)
+    # Speech assistant peers one visit may hold in a process, and one person of it (a
+    # visit's patient is one person, however many sessions they open).
+    assistant_peers_per_visit: int = Field(default=4, ge=1, le=32)
+    assistant_peers_per_person: int = Field(default=3, ge=1, le=32)
 
     retention_days: int = Field(default=365, ge=1, le=3650)
     invite_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)

@@ -59,12 +59,14 @@ export async function api(path, { method = "GET", body, timeoutMs = TIMEOUT_MS }
 }
 
 /**
- * The ICE servers for RTCPeerConnection; an empty list if the call fails.
+ * The ICE servers for RTCPeerConnection in the call of `visitId` (TURN credentials are
+ * short-lived and only for open visits); an empty list if the call fails.
+ * @param {string} visitId
  * @returns {Promise<RTCIceServer[]>}
  */
-export async function fetchIceServers() {
+export async function fetchIceServers(visitId) {
   try {
-    const data = await api("/api/ice");
+    const data = await api(`/api/ice?visit=${encodeURIComponent(visitId)}`);
     return Array.isArray(data.iceServers) ? data.iceServers : [];
   } catch {
     return []; // loopback and LAN calls still work without STUN/TURN

@@ -5,7 +5,7 @@ import { announce, formatDateTime, showView } from "./a11y.js";
 import {
   loadActions, setPage as setActionsPage, wakePhrase,
 } from "./actions.js";
-import { api, fetchIceServers } from "./api.js";
+import { ApiError, api, fetchIceServers } from "./api.js";
 import { openSession } from "./check-in.js";
 import { confirmWith, mountMediaControls } from "./call-ui.js";
 import { ConsentQuestion, loadConsent, mountConsentChange, saveConsent } from "./consent.js";
@@ -37,6 +37,17 @@ const voice = new PatientVoice(() => ({
   clinicianName: invitedVisit?.clinician_name,
   consent,
 }));
+
+// What the server says of a session it ended early (telehealth/visits/patient_links.py):
+// shown as they are after a reload, instead of asking for the link.
+const SESSION_ENDED_TEXTS = new Set([
+  "This visit was opened on another device.",
+  "This visit link was withdrawn; ask the clinic for a new one.",
+  "This visit is closed.",
+  "You signed out of this visit.",
+]);
+
+let leaving = false; // the patient chose to leave: sign out once the room let them go
 
 const WAITING_HINT = "To answer a few questions about why you came, say 'start symptom " +
   "check'. To hear every command, say 'what can I say'.";
@@ -148,9 +159,20 @@ function onWelcome(welcome) {
   intake.show();
 }
 
+// Leaving ends this browser's session too, so nobody at this device can come back into
+// the visit; the link in the clinic's message opens it again while the visit is open.
+async function signOut() {
+  try {
+    await api("/api/patient/logout", { method: "POST" });
+  } catch {
+    /* already ended (or the server is away): the session dies with the visit anyway */
+  }
+}
+
 function finish(text) {
   if (finished) return;
   finished = true;
+  if (leaving) signOut();
   intake.hide();
   callPage?.finish();
   devices.close();
@@ -164,7 +186,7 @@ function finish(text) {
 
 async function joinWaitingRoom() {
   $("join-waiting-room").disabled = true;
-  iceServers = await fetchIceServers();
+  iceServers = await fetchIceServers(visit.visit_id);
   callPage = openPatientCall({
     visitId: visit.visit_id,
     localStream: devices.stream,
@@ -188,6 +210,7 @@ async function joinWaitingRoom() {
 
 async function leave({ confirmed = false } = {}) {
   if (!confirmed && !(await confirmWith($("leave-dialog")))) return;
+  leaving = true;
   if (!callPage || !callPage.signaling.leave()) finish("You left the visit.");
 }
 
@@ -272,8 +295,9 @@ async function start() {
   // No link in the address: maybe a reload of a visit this browser already opened.
   try {
     visit = await api("/api/patient/visit");
-  } catch {
-    linkProblem("This page needs the visit link your clinic sent you.");
+  } catch (failure) {
+    const ended = failure instanceof ApiError && SESSION_ENDED_TEXTS.has(failure.message);
+    linkProblem(ended ? failure.message : "This page needs the visit link your clinic sent you.");
     return;
   }
   describeVisit();
