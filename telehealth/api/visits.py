@@ -101,6 +101,7 @@ async def cancel(
     await session.commit()
     # Its open websockets close at once (4410), not at their next periodic check.
     await services.revocations.announce_visit(visit.id)
+    await services.assistants.close_participant(visit.id)
     return VisitOut.of(visit)
 
 

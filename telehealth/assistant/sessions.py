@@ -159,9 +159,14 @@ class AssistantSessions:
         if place is not None and place.peer is peer:
             del self._peers[key]
 
-    async def close_participant(self, visit_id: str, peer_id: str) -> int:
-        """Close the peers of one participant (their session ended); how many there were."""
-        keys = [k for k in self._peers if k.visit_id == visit_id and k.peer_id == peer_id]
+    async def close_participant(self, visit_id: str, peer_id: str | None = None) -> int:
+        """Close the peers of one participant (their session ended), or with no `peer_id`
+        all of the visit's (it is over); how many there were."""
+        keys = [
+            k
+            for k in self._peers
+            if k.visit_id == visit_id and (peer_id is None or k.peer_id == peer_id)
+        ]
         places = [self._peers.pop(key) for key in keys]
         await asyncio.gather(
             *(place.peer.close("session ended") for place in places), return_exceptions=True

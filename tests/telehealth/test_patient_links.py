@@ -1,5 +1,6 @@
-"""Patient links against a real server: one live session per link, revoking and replacing
-the link, the visit's end, signing out, the typed name, and TURN only for open visits."""
+"""Patient links against a real server (SQLite and PostgreSQL): one live session per link,
+revoking and replacing the link, the visit's end, signing out, the typed name, and TURN
+only for open visits."""
 
 from __future__ import annotations
 
@@ -24,13 +25,16 @@ OPENED_ELSEWHERE = "This visit was opened on another device."
 
 
 @pytest_asyncio.fixture
-async def clinic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Clinic]:
+async def clinic(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Clinic]:
     # Announcements wake the sockets at once; the periodic check is only the fallback.
     monkeypatch.setattr(socket_module, "SESSION_CHECK_S", 30.0)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = make_settings(
         tmp_path,
+        database_url=database_url,
         port=port,
         public_base_url=base,
         ice_servers=["turn:turn.clinic.example:3478"],
