@@ -269,7 +269,74 @@ def test_a_link_opened_on_another_device_ends_the_first(browser: Browser, server
         expect(laptop.locator("#link-problem-text")).to_have_text(
             "This visit was opened on another device."
         )
+
+        # Today's visits show the name typed on the new device beside the scheduled label.
+        clinician.goto(server.base_url + "/clinician")
+        row = clinician.locator(f'tr[data-visit-id="{created["visit"]["id"]}"]')
+        expect(row.locator("th")).to_have_text(
+            "Rejoin visitPatient gave the name: Ray Phone; rejoined from a new device",
+            timeout=TIMEOUT_MS,
+        )
+        assert_accessible(clinician, "dashboard: typed name beside the label")
     finally:
         clinician_context.close()
         laptop_context.close()
         phone_context.close()
+
+
+def test_the_clinician_withdraws_the_link_and_makes_a_new_one(
+    browser: Browser, server: Server
+) -> None:
+    created = server.create_visit("Link visit")
+    clinician_context = browser.new_context()
+    patient_context = browser.new_context()
+    try:
+        clinician = clinician_context.new_page()
+        clinician.goto(server.base_url + "/clinician")
+        clinician.get_by_label("Email").fill(server.email)
+        clinician.get_by_label("Password").fill(server.password)
+        clinician.get_by_role("button", name="Sign in").click()
+        expect(clinician.get_by_role("heading", level=1)).to_have_text("Today's visits")
+        clinician.goto(f"{server.base_url}/clinician/call?visit={created['visit']['id']}")
+        expect(clinician.get_by_role("status")).to_contain_text("Connected.", timeout=TIMEOUT_MS)
+
+        patient = patient_context.new_page()
+        open_invite(patient, created["invite_url"], "Lin K")
+        patient.get_by_role("button", name="Join the waiting room").click(timeout=TIMEOUT_MS)
+        expect(patient.locator("#queue-text")).to_have_text(
+            "You are number 1 in line.", timeout=TIMEOUT_MS
+        )
+
+        clinician.get_by_role("button", name="Withdraw patient link").click()
+        dialog = clinician.get_by_role("dialog", name="Withdraw the patient's link?")
+        expect(dialog.get_by_role("button", name="Keep the link")).to_be_focused()
+        assert_accessible(clinician, "call: withdraw link dialog")
+        dialog.get_by_role("button", name="Withdraw link").click()
+        expect(patient.locator("#link-problem-text")).to_have_text(
+            "This visit link was withdrawn; ask the clinic for a new one.", timeout=TIMEOUT_MS
+        )
+        assert_accessible(patient, "join: link withdrawn")
+
+        clinician.get_by_role("button", name="New patient link").click()
+        clinician.get_by_role("dialog", name="Make a new patient link?").get_by_role(
+            "button", name="Make a new link"
+        ).click()
+        fresh = clinician.get_by_label("New invite link for the patient")
+        expect(fresh).to_be_focused()
+        expect(fresh).to_have_value(re.compile(r"/join#invite=[A-Za-z0-9_-]{40,}$"))
+        assert_accessible(clinician, "call: new link shown")
+        assert fresh.input_value() != created["invite_url"]
+
+        # The withdrawn link is refused with its reason; the new one opens the visit.
+        again = patient_context.new_page()
+        again.goto(created["invite_url"])
+        again.get_by_role("radio", name="No").check()
+        again.get_by_label("Your name").fill("Lin K")
+        again.get_by_role("button", name="Continue").click()
+        expect(again.locator("#link-problem-text")).to_have_text(
+            "this visit link was withdrawn; ask the clinic for a new one"
+        )
+        open_invite(again, fresh.input_value(), "Lin K")
+    finally:
+        clinician_context.close()
+        patient_context.close()

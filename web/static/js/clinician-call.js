@@ -11,6 +11,7 @@ import { CallPage } from "./call-page.js";
 import { confirmWith, mountMediaControls } from "./call-ui.js";
 import { openLocalMedia } from "./devices.js";
 import { openIntakeSummary } from "./intake-summary.js";
+import { mountPatientLink } from "./patient-link.js";
 import { CLOSE, CLOSE_MESSAGES } from "./protocol.js";
 import { $, viewHidden } from "./dom.js";
 import { typedNameNote } from "./visit-status.js";
@@ -285,6 +286,7 @@ async function start() {
     muteButton: $("mute"), cameraButton: $("camera"), getCall: () => callPage?.call,
   });
   $("end-call").addEventListener("click", endCall);
+  mountPatientLink(visitId);
   // The registry's end_call (Alt+X) is the End call button: its own dialog asks first.
   try {
     await loadActions({ page: "call" });

@@ -70,6 +70,19 @@ function linkProblem(text) {
   showView("link-problem");
 }
 
+// The call was refused for the session: the server says why when it ended it (the link
+// withdrawn or replaced, signed out elsewhere), else `fallback` is shown.
+async function sessionProblem(fallback) {
+  try {
+    await api("/api/patient/visit");
+  } catch (failure) {
+    const ended = failure instanceof ApiError && SESSION_ENDED_TEXTS.has(failure.message);
+    linkProblem(ended ? failure.message : fallback);
+    return;
+  }
+  linkProblem(fallback);
+}
+
 // --- step 1: consent and your name ------------------------------------------------------------
 
 // The first question of the form gets focus, so nobody types a name past it unread.
@@ -196,7 +209,7 @@ async function joinWaitingRoom() {
       queue: showWaiting,
       admitted: enterCall,
       finish,
-      linkProblem,
+      linkProblem: sessionProblem,
       finished: () => finished,
       offerReconnect: () => {
         $("reconnect-actions").hidden = false;
