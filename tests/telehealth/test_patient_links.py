@@ -5,6 +5,7 @@ only for open visits."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 
 from telehealth.clinicians import create_clinician
 from telehealth.realtime import socket as socket_module
-from telehealth.storage.models import Session, SessionKind
+from telehealth.storage.models import Session, SessionKind, VisitStatus
 from tests.conftest import make_settings
 from tests.telehealth.live_server import free_port, live_server
 from tests.telehealth.test_websocket import PASSWORD, Clinic, close_code, hello, next_message
@@ -296,3 +297,24 @@ async def test_turn_credentials_only_for_an_open_visit_of_ones_own(clinic: Clini
     closed = await ice(visit_id, th_clinician=ada)
     assert closed.status_code == 403 and "TURN" not in closed.text
     assert "credential" not in closed.text
+
+
+@pytest.mark.asyncio
+async def test_the_end_of_the_call_ends_the_patient_session(clinic: Clinic) -> None:
+    ada = await clinic.login("ada@clinic.example")
+    visit_id, invite = await clinic.new_visit(ada)
+    patient = await clinic.patient(invite)
+    async with (
+        clinic.socket(visit_id, {"th_patient": patient}) as p_ws,
+        clinic.socket(visit_id, {"th_clinician": ada}) as c_ws,
+    ):
+        welcome = await hello(p_ws)
+        await hello(c_ws)
+        await c_ws.send(json.dumps({"type": "admit", "peer_id": welcome["peer_id"]}))
+        await next_message(p_ws, "admitted")
+        await c_ws.send(json.dumps({"type": "end_call"}))
+        await next_message(p_ws, "call_ended")
+    await clinic.visit_status(visit_id, VisitStatus.ended)
+    for status_code, detail in await patient_requests(clinic, patient):
+        assert (status_code, detail) == (401, "This visit is closed.")
+    assert (await open_link(clinic, invite)).status_code == 403
