@@ -44,6 +44,16 @@ export class CallSession {
   }
 
   /**
+   * Fresh STUN/TURN servers (short-lived TURN credentials): used by every media link made
+   * or restarted from now on; links already connected keep their relay.
+   * @param {RTCIceServer[]} servers
+   */
+  setIceServers(servers) {
+    this.iceServers = servers;
+    for (const link of this.links.values()) link.setIceServers(servers);
+  }
+
+  /**
    * Remember a peer's role (it decides who is polite).
    * @param {{ peer_id: string, role: string }} summary
    */

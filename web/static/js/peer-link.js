@@ -39,6 +39,19 @@ export class PeerLink {
     this.pc = this.#createPeerConnection();
   }
 
+  /**
+   * Servers for the next ICE gathering (a restart) and the next connection.
+   * @param {RTCIceServer[]} servers
+   */
+  setIceServers(servers) {
+    this.iceServers = servers;
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: servers });
+    } catch {
+      /* a closed connection: the next one is made with `servers` */
+    }
+  }
+
   /** A new RTCPeerConnection for this peer, with our tracks; the caller makes it current. */
   #createPeerConnection() {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
