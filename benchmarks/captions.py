@@ -239,11 +239,8 @@ def percentile(values: list[float], q: float) -> float | None:
 
 async def prepare(data_dir: Path, calls: int, base_url: str) -> list[tuple[str, str, str]]:
     """One clinician, visit and patient session per call, straight in the database."""
-    from telehealth.auth.sessions import (
-        StaffSessionLimits,
-        open_patient_session,
-        open_staff_session,
-    )
+    from telehealth.auth.patient_sessions import open_patient_session
+    from telehealth.auth.sessions import StaffSessionLimits, open_staff_session
     from telehealth.clinicians import create_clinician
     from telehealth.settings import Settings
     from telehealth.storage import Database, upgrade_database
@@ -269,9 +266,10 @@ async def prepare(data_dir: Path, calls: int, base_url: str) -> list[tuple[str, 
                 scheduled_at=datetime.now(UTC),
                 invite_ttl=timedelta(hours=1),
             )
-            _, patient_token = await open_patient_session(
+            opened = await open_patient_session(
                 session, invite_token=invite.token, display_name=f"P{index}", ttl=timedelta(hours=1)
             )
+            patient_token = opened.token
             result.append((visit.id, clinician_token, patient_token))
     await database.close()
     return result

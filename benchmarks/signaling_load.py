@@ -63,11 +63,8 @@ def percentile(values: list[float], q: float) -> float:
 
 async def prepare(data_dir: Path, visits: int, base_url: str) -> tuple[str, list[tuple[str, str]]]:
     """Create a clinician, the visits and one patient session per visit, straight in the DB."""
-    from telehealth.auth.sessions import (
-        StaffSessionLimits,
-        open_patient_session,
-        open_staff_session,
-    )
+    from telehealth.auth.patient_sessions import open_patient_session
+    from telehealth.auth.sessions import StaffSessionLimits, open_staff_session
     from telehealth.clinicians import create_clinician
     from telehealth.settings import Settings
     from telehealth.storage import Database, upgrade_database
@@ -90,12 +87,13 @@ async def prepare(data_dir: Path, visits: int, base_url: str) -> tuple[str, list
                 scheduled_at=datetime.now(UTC),
                 invite_ttl=timedelta(hours=2),
             )
-            _, patient_token = await open_patient_session(
+            opened = await open_patient_session(
                 session,
                 invite_token=invite.token,
                 display_name=f"P{index}",
                 ttl=timedelta(hours=2),
             )
+            patient_token = opened.token
             pairs.append((visit.id, patient_token))
     await database.close()
     return clinician_token, pairs

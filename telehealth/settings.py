@@ -81,7 +81,8 @@ class Settings(BaseSettings):
 
     ice_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     turn_secret: SecretStr | None = None
-    turn_credential_ttl_s: int = Field(default=3600, ge=60, le=86400)
+    # Short: a credential handed out outlives the visit by at most this long.
+    turn_credential_ttl_s: int = Field(default=600, ge=60, le=3600)
     # "relay" sends all media through the TURN relay: neither side learns the other's
     # address, and networks that allow only the relay still work.
     ice_transport_policy: Literal["all", "relay"] = "all"
@@ -97,6 +98,10 @@ class Settings(BaseSettings):
     intake_questionnaire: Path | None = None
     emergency_number: str | None = Field(default=None, pattern=r"^[0-9+*#]{2,15}$")
     wake_phrase: str = Field(default="assistant", min_length=3, max_length=40)
+    # Speech assistant peers one visit may hold in a process, and one person of it (a
+    # visit's patient is one person, however many sessions they open).
+    assistant_peers_per_visit: int = Field(default=4, ge=1, le=32)
+    assistant_peers_per_person: int = Field(default=3, ge=1, le=32)
 
     # Retention periods (telehealth/retention): transcripts and chat, then the intake (its
     # versions too) from the visit's end; patient sessions and invites from when they

@@ -32,6 +32,7 @@ STATUS_FOR_REFUSAL = {
     "unauthenticated": status.HTTP_401_UNAUTHORIZED,
     "forbidden": status.HTTP_403_FORBIDDEN,
     "closed": status.HTTP_409_CONFLICT,
+    "opened_elsewhere": status.HTTP_401_UNAUTHORIZED,
 }
 
 

@@ -1,4 +1,5 @@
-"""The patient side: open an invite, see the visit, keep the session while it is open."""
+"""The patient side: open an invite, see the visit, keep the session while it is open,
+sign out."""
 
 from __future__ import annotations
 
@@ -10,15 +11,13 @@ from fastapi import APIRouter, Cookie, HTTPException, Response, status
 from telehealth.api.auth import SessionExpiryOut, set_session_cookie
 from telehealth.api.schemas import InviteRequest, PatientSessionRequest, PatientVisitOut
 from telehealth.auth.deps import CurrentPatient
-from telehealth.auth.sessions import (
-    PATIENT_COOKIE,
-    extend_session,
-    open_patient_session,
-    session_expires_at,
-)
-from telehealth.deps import SessionDep, SettingsDep
+from telehealth.auth.patient_sessions import open_patient_session, sign_out_patient
+from telehealth.auth.sessions import PATIENT_COOKIE, extend_session, session_expires_at
+from telehealth.deps import ServicesDep, SessionDep, SettingsDep
+from telehealth.realtime.patient_notices import patient_sessions_ended
 from telehealth.storage.models import Clinician, SessionKind, Visit
 from telehealth.visits.lifecycle import is_open
+from telehealth.visits.patient_names import NameRefused
 from telehealth.visits.service import InviteInvalid, redeem_invite
 
 router = APIRouter(prefix="/api/patient", tags=["patient"])
@@ -52,22 +51,34 @@ async def preview_invite(body: InviteRequest, session: SessionDep) -> PatientVis
 
 @router.post("/session")
 async def open_session(
-    body: PatientSessionRequest, response: Response, session: SessionDep, settings: SettingsDep
+    body: PatientSessionRequest, response: Response, session: SessionDep, services: ServicesDep
 ) -> PatientVisitOut:
-    """Exchange an invite token for a session scoped to its one visit."""
+    """Exchange an invite token for a session scoped to its one visit; a session opened
+    earlier with the link (another device) ends."""
     try:
-        visit, token = await open_patient_session(
+        opened = await open_patient_session(
             session,
             invite_token=body.invite,
-            display_name=body.display_name.strip(),
+            display_name=body.display_name,
             ttl=PATIENT_SESSION_TTL,
         )
+    except NameRefused as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
     except InviteInvalid as error:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from None
+    described = await _describe(session, opened.visit, opened.display_name)
+    if opened.replaced:
+        # Committed first, so the woken websockets find their session ended.
+        await session.commit()
+        await patient_sessions_ended(services, opened.visit.id, opened.replaced, rejoined=True)
     set_session_cookie(
-        response, settings, PATIENT_COOKIE, token, int(PATIENT_SESSION_TTL.total_seconds())
+        response,
+        services.settings,
+        PATIENT_COOKIE,
+        opened.token,
+        int(PATIENT_SESSION_TTL.total_seconds()),
     )
-    return await _describe(session, visit, body.display_name.strip())
+    return described
 
 
 @router.get("/visit")
@@ -113,3 +124,20 @@ async def extend(
         response, settings, PATIENT_COOKIE, token, int(PATIENT_SESSION_TTL.total_seconds())
     )
     return SessionExpiryOut(expires_at=expires_at)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def sign_out(
+    response: Response,
+    session: SessionDep,
+    services: ServicesDep,
+    token: Annotated[str | None, Cookie(alias=PATIENT_COOKIE)] = None,
+) -> None:
+    """Leave and sign out: this browser's patient session ends (the link may open it again
+    while the visit is open)."""
+    signed_out = await sign_out_patient(session, token)
+    if signed_out is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "there is no visit to sign out of")
+    response.delete_cookie(PATIENT_COOKIE, path="/", httponly=True, samesite="strict")
+    await session.commit()
+    await patient_sessions_ended(services, signed_out.visit_id, [signed_out.session_hash])

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from telehealth.storage.models import Visit, VisitStatus
+from telehealth.visits.patient_presence import PatientPresence
 from telehealth.visits.ranges import VisitRange
 
 
@@ -41,10 +42,20 @@ class VisitOut(BaseModel):
     patient_label: str
     started_at: datetime | None
     ended_at: datetime | None
+    # The name the patient typed when they opened the link (null until then): the clinician
+    # sees it beside `patient_label`, the name the clinic scheduled.
+    patient_name: str | None = None
+    # The link was opened again on another device, which ended the earlier session.
+    patient_rejoined: bool = False
 
     @classmethod
-    def of(cls, visit: Visit) -> VisitOut:
-        return cls.model_validate(visit)
+    def of(cls, visit: Visit, patient: PatientPresence | None = None) -> VisitOut:
+        out = cls.model_validate(visit)
+        if patient is None:
+            return out
+        return out.model_copy(
+            update={"patient_name": patient.typed_name, "patient_rejoined": patient.rejoined}
+        )
 
 
 class VisitWithInvite(BaseModel):
@@ -64,7 +75,9 @@ class InviteRequest(BaseModel):
 
 class PatientSessionRequest(BaseModel):
     invite: str = Field(min_length=16, max_length=128)
-    display_name: str = Field(min_length=1, max_length=100)
+    # Tidied and checked by the service (telehealth/visits/patient_names.py), which says in
+    # words what to change: it cannot pass for staff.
+    display_name: str = Field(min_length=1, max_length=400)
 
 
 class PatientVisitOut(BaseModel):

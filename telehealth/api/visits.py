@@ -9,17 +9,21 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from telehealth.api.schemas import VisitCreate, VisitList, VisitOut, VisitWithInvite
 from telehealth.auth.deps import CurrentClinician
-from telehealth.deps import NowDep, SessionDep, SettingsDep
+from telehealth.deps import NowDep, ServicesDep, SessionDep, SettingsDep
+from telehealth.realtime.patient_notices import patient_sessions_ended
 from telehealth.storage.models import VisitStatus
 from telehealth.visits.lifecycle import InvalidTransition
+from telehealth.visits.patient_presence import patients_of
 from telehealth.visits.ranges import VisitRange, visit_window
 from telehealth.visits.service import (
+    InviteInvalid,
     VisitNotFound,
     create_visit,
     get_visit,
     invite_url,
-    issue_invite,
     list_visits,
+    replace_invite,
+    revoke_visit_invites,
     set_status,
 )
 
@@ -57,14 +61,17 @@ async def list_(
     assert clinician.clinician_id is not None
     start, end = visit_window(range_, now)
     visits = await list_visits(session, clinician_id=clinician.clinician_id, start=start, end=end)
-    return VisitList(range=range_, visits=[VisitOut.of(v) for v in visits])
+    patients = await patients_of(session, [visit.id for visit in visits])
+    return VisitList(range=range_, visits=[VisitOut.of(v, patients.get(v.id)) for v in visits])
 
 
 async def _own_visit(session: SessionDep, clinician: CurrentClinician, visit_id: str) -> VisitOut:
     try:
-        return VisitOut.of(await get_visit(session, visit_id, clinician_id=clinician.clinician_id))
+        visit = await get_visit(session, visit_id, clinician_id=clinician.clinician_id)
     except VisitNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such visit") from None
+    patients = await patients_of(session, [visit.id])
+    return VisitOut.of(visit, patients.get(visit.id))
 
 
 @router.get("/{visit_id}")
@@ -74,8 +81,10 @@ async def read(visit_id: str, clinician: CurrentClinician, session: SessionDep) 
 
 
 @router.post("/{visit_id}/cancel")
-async def cancel(visit_id: str, clinician: CurrentClinician, session: SessionDep) -> VisitOut:
-    """Cancel a visit that has not ended."""
+async def cancel(
+    visit_id: str, clinician: CurrentClinician, session: SessionDep, services: ServicesDep
+) -> VisitOut:
+    """Cancel a visit that has not ended; the patient's link and session end with it."""
     try:
         visit = await get_visit(session, visit_id, clinician_id=clinician.clinician_id)
         await set_status(
@@ -89,23 +98,51 @@ async def cancel(visit_id: str, clinician: CurrentClinician, session: SessionDep
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such visit") from None
     except InvalidTransition as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    await session.commit()
+    # Its open websockets close at once (4410), not at their next periodic check.
+    await services.revocations.announce_visit(visit.id)
+    await services.assistants.close_participant(visit.id)
     return VisitOut.of(visit)
 
 
 @router.post("/{visit_id}/invite", status_code=status.HTTP_201_CREATED)
 async def reinvite(
-    visit_id: str, clinician: CurrentClinician, session: SessionDep, settings: SettingsDep
+    visit_id: str, clinician: CurrentClinician, session: SessionDep, services: ServicesDep
 ) -> VisitWithInvite:
-    """A new invite link for the visit (earlier links stay valid until they expire)."""
+    """A new invite link for the visit: earlier links stop working, and the patient session
+    opened with one ends (the patient opens the new link)."""
+    settings = services.settings
     try:
         visit = await get_visit(session, visit_id, clinician_id=clinician.clinician_id)
+        invite, ended = await replace_invite(
+            session,
+            visit,
+            invite_ttl=timedelta(hours=settings.invite_ttl_hours),
+            clinician_id=clinician.clinician_id,
+        )
     except VisitNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such visit") from None
-    invite = await issue_invite(
-        session, visit, invite_ttl=timedelta(hours=settings.invite_ttl_hours)
-    )
+    except InviteInvalid as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    await session.commit()
+    await patient_sessions_ended(services, visit.id, ended)
     return VisitWithInvite(
         visit=VisitOut.of(visit),
         invite_url=invite_url(settings.public_base_url, invite.token),
         invite_expires_at=invite.expires_at,
     )
+
+
+@router.delete("/{visit_id}/invite", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_invite(
+    visit_id: str, clinician: CurrentClinician, session: SessionDep, services: ServicesDep
+) -> None:
+    """Withdraw the visit's patient link: it cannot be opened any more, and the session
+    opened with it ends."""
+    try:
+        visit = await get_visit(session, visit_id, clinician_id=clinician.clinician_id)
+    except VisitNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such visit") from None
+    ended = await revoke_visit_invites(session, visit, clinician_id=clinician.clinician_id)
+    await session.commit()
+    await patient_sessions_ended(services, visit.id, ended)

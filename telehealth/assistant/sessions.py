@@ -1,5 +1,11 @@
-"""Assistant peers of this process: one per participant and purpose, bounded, all closed
-at shutdown."""
+"""Assistant peers of this process: one per participant and purpose, bounded per visit, per
+person and in all, all closed at shutdown.
+
+Every limit is checked and the place taken in one step (no await in between), so offers
+arriving together cannot all pass the check before any of them is counted. A patient is one
+person however many sessions or invite previews they come through: their peers of a visit
+count together.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +35,8 @@ CLOSE_TIMEOUT_S = 10.0
 
 
 class TooManyAssistants(Exception):
-    """This process serves as many assistant peers as it can."""
+    """This process serves as many assistant peers as it can, or as the visit or the
+    person may have."""
 
 
 def rtc_configuration(settings: Settings, user: str) -> RTCConfiguration:
@@ -52,6 +59,18 @@ class AssistantKey:
     mode: Mode
 
 
+def person_of(participant: PeerInfo) -> str:
+    """Who is behind a peer, for the per-person cap: a visit has one patient (all of its
+    patient sessions and invite previews), and each staff member is themselves."""
+    return "patient" if participant.role == "patient" else participant.peer_id
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    person: str
+    peer: AssistantPeer
+
+
 class AssistantSessions:
     """Creates, tracks and closes the assistant peers of this process."""
 
@@ -59,8 +78,9 @@ class AssistantSessions:
         self.settings = settings
         self.speech = speech
         self.limit = limit
-        self._peers: dict[AssistantKey, AssistantPeer] = {}
-        self._lock = asyncio.Lock()
+        self.per_visit = settings.assistant_peers_per_visit
+        self.per_person = settings.assistant_peers_per_person
+        self._peers: dict[AssistantKey, _Place] = {}
 
     def __len__(self) -> int:
         return len(self._peers)
@@ -70,7 +90,25 @@ class AssistantSessions:
         return sum(1 for peer in self._peers.values() if peer.pump.recognizing)
 
     def get(self, key: AssistantKey) -> AssistantPeer | None:
-        return self._peers.get(key)
+        place = self._peers.get(key)
+        return place.peer if place is not None else None
+
+    def count(self, visit_id: str, person: str | None = None) -> int:
+        """The peers open for `visit_id` (of `person`, if given)."""
+        return sum(
+            1
+            for key, place in self._peers.items()
+            if key.visit_id == visit_id and (person is None or place.person == person)
+        )
+
+    def _check_room_for(self, key: AssistantKey, person: str) -> None:
+        # Called with `key`'s old peer already taken out: a replacement takes its place.
+        if len(self._peers) >= self.limit:
+            raise TooManyAssistants("the speech assistant is busy; try again shortly")
+        if self.count(key.visit_id) >= self.per_visit:
+            raise TooManyAssistants("this visit has as many speech assistants as it may")
+        if self.count(key.visit_id, person) >= self.per_person:
+            raise TooManyAssistants("you have as many speech assistants open as you may")
 
     async def open(
         self,
@@ -83,19 +121,22 @@ class AssistantSessions:
         consumer: EventConsumer,
     ) -> tuple[AssistantPeer, str]:
         """A new peer for `key` (replacing an older one) answering `offer_sdp`, recognizing
-        with `engine` (one of `speech`'s)."""
-        async with self._lock:
-            old = self._peers.pop(key, None)
-            if old is None and len(self._peers) >= self.limit:
-                raise TooManyAssistants("the speech assistant is busy; try again shortly")
-        if old is not None:
-            await old.close("replaced")
+        with `engine` (one of `speech`'s). TooManyAssistants when a cap is reached."""
+        person = person_of(participant)
 
         async def on_event(event: PeerEvent) -> None:
             if isinstance(event, PeerClosed):
                 self._forget(key, peer)
             await consumer(event)
 
+        # From here to the insert nothing awaits: the check and the reservation are one step.
+        old = self._peers.pop(key, None)
+        try:
+            self._check_room_for(key, person)
+        except TooManyAssistants:
+            if old is not None:
+                self._peers[key] = old
+            raise
         peer = AssistantPeer(
             engine,
             phrases=phrases,
@@ -104,8 +145,9 @@ class AssistantSessions:
             on_event=on_event,
             name=f"assistant-{key.mode}",
         )
-        async with self._lock:
-            self._peers[key] = peer
+        self._peers[key] = _Place(person, peer)
+        if old is not None:
+            await old.peer.close("replaced")
         try:
             answer = await peer.accept_offer(offer_sdp, "offer")
         except BaseException:
@@ -118,11 +160,26 @@ class AssistantSessions:
         return peer, answer.sdp
 
     def _forget(self, key: AssistantKey, peer: AssistantPeer) -> None:
-        if self._peers.get(key) is peer:
+        place = self._peers.get(key)
+        if place is not None and place.peer is peer:
             del self._peers[key]
 
+    async def close_participant(self, visit_id: str, peer_id: str | None = None) -> int:
+        """Close the peers of one participant (their session ended), or with no `peer_id`
+        all of the visit's (it is over); how many there were."""
+        keys = [
+            k
+            for k in self._peers
+            if k.visit_id == visit_id and (peer_id is None or k.peer_id == peer_id)
+        ]
+        places = [self._peers.pop(key) for key in keys]
+        await asyncio.gather(
+            *(place.peer.close("session ended") for place in places), return_exceptions=True
+        )
+        return len(places)
+
     async def close(self) -> None:
-        peers = list(self._peers.values())
+        peers = [place.peer for place in self._peers.values()]
         self._peers.clear()
         results = await asyncio.gather(
             *(p.close("server stopping") for p in peers), return_exceptions=True

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Cookie, Depends, HTTPException, Request, status
 
+from telehealth.auth.patient_sessions import refusal_message
 from telehealth.auth.sessions import CLINICIAN_COOKIE, PATIENT_COOKIE, Principal, resolve
 from telehealth.deps import SessionDep, SettingsDep
 from telehealth.middleware.cross_site import UNSAFE_METHODS
@@ -90,10 +91,9 @@ async def current_patient(
 ) -> Principal:
     principal = await resolve(session, token, SessionKind.patient)
     if principal is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "your visit link has expired; ask the clinic for a new one",
-        )
+        # Says why when the session was ended early: opened on another device, the link
+        # withdrawn, the visit closed.
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, await refusal_message(session, token))
     return principal
 
 

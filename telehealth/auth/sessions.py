@@ -22,10 +22,8 @@ from telehealth.storage.models import (
     Session,
     SessionKind,
     SessionStage,
-    Visit,
     utcnow,
 )
-from telehealth.visits.service import redeem_invite
 
 CLINICIAN_COOKIE = "th_clinician"
 PATIENT_COOKIE = "th_patient"
@@ -101,26 +99,6 @@ def open_staff_session(
         )
     )
     return token
-
-
-async def open_patient_session(
-    session: AsyncSession, *, invite_token: str, display_name: str, ttl: timedelta
-) -> tuple[Visit, str]:
-    visit = await redeem_invite(session, invite_token)
-    token = new_token()
-    session.add(
-        Session(
-            token_hash=hash_token(token),
-            kind=SessionKind.patient.value,
-            visit_id=visit.id,
-            display_name=display_name,
-            expires_at=utcnow() + ttl,
-        )
-    )
-    audit.record(
-        session, actor_type="patient", actor_id=None, action="invite.opened", visit_id=visit.id
-    )
-    return visit, token
 
 
 async def _live_row(

@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from signaling.peers import PeerInfo
+from telehealth.auth.patient_sessions import end_reason
 from telehealth.auth.sessions import CLINICIAN_COOKIE, PATIENT_COOKIE, Principal, resolve
 from telehealth.security import hash_token
 from telehealth.storage import Database
 from telehealth.storage.models import SessionKind, Visit
 from telehealth.visits.lifecycle import is_open
+from telehealth.visits.patient_links import END_MESSAGES, EndReason
 from telehealth.visits.service import InviteInvalid, redeem_invite
 
 
@@ -32,11 +34,31 @@ class VisitClosed(NotAParticipant):
     kind = "closed"
 
 
+class OpenedElsewhere(NotAParticipant):
+    """The patient's link was opened again, on another device: this session is over."""
+
+    kind = "opened_elsewhere"
+
+
+def patient_peer_id(session_hash: str) -> str:
+    # Stable per patient session, so a reconnect is the same participant.
+    return f"p-{session_hash[:20]}"
+
+
 def peer_id_for(principal: Principal) -> str:
     if principal.kind == SessionKind.clinician:
         return f"c-{principal.clinician_id}"
-    # Stable per patient session, so a reconnect is the same participant.
-    return f"p-{principal.session_hash[:20]}"
+    return patient_peer_id(principal.session_hash)
+
+
+def _refusal_for_ended(reason: EndReason | None) -> NotAParticipant:
+    if reason == EndReason.opened_elsewhere:
+        return OpenedElsewhere(END_MESSAGES[reason])
+    if reason == EndReason.visit_closed:
+        return VisitClosed(END_MESSAGES[reason])
+    if reason is not None:
+        return NotSignedIn(END_MESSAGES[reason])
+    return NotSignedIn("not signed in or session expired")
 
 
 async def participant_for(
@@ -56,7 +78,7 @@ async def participant_for(
             idle_after=staff_idle_after,
         ) or await resolve(session, cookies.get(PATIENT_COOKIE), SessionKind.patient)
         if principal is None:
-            raise NotSignedIn("not signed in or session expired")
+            raise _refusal_for_ended(await end_reason(session, cookies.get(PATIENT_COOKIE)))
         visit = await session.get(Visit, visit_id)
         if principal.kind == SessionKind.clinician:
             allowed = visit is not None and visit.clinician_id == principal.clinician_id

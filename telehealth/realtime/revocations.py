@@ -1,4 +1,5 @@
-"""Telling every server process that a staff account lost its access, at once.
+"""Telling every server process that a staff account (or a visit's patient) lost its
+access, at once.
 
 An admin's change (disable, sign out everywhere, second factor reset) is written to the
 database first, then announced on one pub/sub channel (memory:// in one process, Redis
@@ -33,8 +34,15 @@ class Revocations:
 
     async def announce(self, clinician_id: str) -> None:
         """Say that `clinician_id`'s sessions may have ended (after the change is committed)."""
+        await self._announce({"clinician_id": clinician_id})
+
+    async def announce_visit(self, visit_id: str) -> None:
+        """Say that patient sessions of `visit_id` may have ended (after the commit)."""
+        await self._announce({"visit_id": visit_id})
+
+    async def _announce(self, subject: dict[str, str]) -> None:
         try:
-            payload = json.dumps({"clinician_id": clinician_id}).encode()
+            payload = json.dumps(subject).encode()
             await self._events.append(CHANNEL, payload)
         except Exception:  # the periodic check still closes the calls, only later
             log.warning("could not announce a revocation", exc_info=True)

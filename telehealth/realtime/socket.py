@@ -72,6 +72,8 @@ class Close(IntEnum):
     TIMEOUT = 4408
     REPLACED = 4409
     VISIT_CLOSED = 4410
+    # The patient's link was opened again on another device, which ended this session.
+    OPENED_ELSEWHERE = 4411
     SLOW_CONSUMER = 4429
 
 
@@ -101,6 +103,7 @@ CLOSE_FOR_REFUSAL = {
     "unauthenticated": Close.UNAUTHENTICATED,
     "forbidden": Close.FORBIDDEN,
     "closed": Close.VISIT_CLOSED,
+    "opened_elsewhere": Close.OPENED_ELSEWHERE,
 }
 
 

@@ -115,6 +115,10 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # When a patient last opened a session with it, and how many times: a link opened on a
+    # second device ends the first device's session.
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    redemptions: Mapped[int] = mapped_column(default=0)
 
 
 class AuditEvent(Base):
@@ -191,12 +195,20 @@ class Session(Base):
         ForeignKey("clinicians.id", ondelete="CASCADE"), default=None, index=True
     )
     visit_id: Mapped[str | None] = mapped_column(
-        ForeignKey("visits.id", ondelete="CASCADE"), default=None
+        ForeignKey("visits.id", ondelete="CASCADE"), default=None, index=True
+    )
+    # A patient session: the invite it was opened with (at most one live session each).
+    invite_id: Mapped[str | None] = mapped_column(
+        ForeignKey("invites.id", name="fk_sessions_invite_id", ondelete="CASCADE"),
+        default=None,
+        index=True,
     )
     display_name: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Why it was revoked, when a page should say so (`EndReason` in auth/patient_sessions.py).
+    end_reason: Mapped[str | None] = mapped_column(String(24), default=None)
     last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     idle_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     max_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -24,7 +24,9 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _escape_vtt(text: str) -> str:
+def _escape_markup(text: str) -> str:
+    # WebVTT and SRT players both read tags (<v>, <b>, <font color=...>) in cue text: what
+    # was said or typed must show as text, never change how a cue looks or who said it.
     return _one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -38,16 +40,17 @@ def transcript_to_webvtt(transcript: TranscriptOut) -> str:
         blocks.append(
             f"segment-{segment.id}\n"
             f"{cue_clock(start, '.')} --> {cue_clock(end, '.')}\n"
-            f"<v {_escape_vtt(speaker_label(segment))}>{_escape_vtt(segment.text)}\n"
+            f"<v {_escape_markup(speaker_label(segment))}>{_escape_markup(segment.text)}\n"
         )
     return "\n".join(blocks)
 
 
 def transcript_to_srt(transcript: TranscriptOut) -> str:
-    """SubRip, numbered from 1; SRT has no speaker field, so each line starts `Name: `."""
+    """SubRip, numbered from 1; SRT has no speaker field, so each line starts `Name: `.
+    Markup is escaped as in WebVTT (players honour `<font>`, `<b>`, `<i>` in SRT too)."""
     finals = [
         Final(
-            text=f"{speaker_label(segment)}: {segment.text}",
+            text=f"{_escape_markup(speaker_label(segment))}: {_escape_markup(segment.text)}",
             start_s=segment.start_s,
             end_s=segment.end_s,
         )

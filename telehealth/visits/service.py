@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth import audit
 from telehealth.security import hash_token, new_token
 from telehealth.storage.models import Invite, Visit, VisitStatus, utcnow
 from telehealth.visits.lifecycle import check_transition, is_open
+from telehealth.visits.patient_links import EndReason, end_patient_sessions, revoke_invites
 
 
 class VisitNotFound(LookupError):
@@ -76,6 +77,43 @@ async def issue_invite(
     return IssuedInvite(visit_id=visit.id, token=token, expires_at=expires_at)
 
 
+async def revoke_visit_invites(
+    session: AsyncSession, visit: Visit, *, clinician_id: str | None
+) -> list[str]:
+    """Withdraw the visit's patient links and end the session opened with one; the token
+    hashes of the sessions ended (their websockets are to be closed)."""
+    revoked = await revoke_invites(session, visit.id)
+    ended = await end_patient_sessions(session, visit.id, EndReason.link_revoked)
+    audit.record(
+        session,
+        actor_type="clinician",
+        actor_id=clinician_id,
+        action="invite.revoked",
+        visit_id=visit.id,
+        detail={"invites": revoked, "sessions_ended": len(ended)},
+    )
+    return ended
+
+
+async def replace_invite(
+    session: AsyncSession, visit: Visit, *, invite_ttl: timedelta, clinician_id: str | None
+) -> tuple[IssuedInvite, list[str]]:
+    """A new link for an open visit; the earlier ones stop working, and so does the session
+    opened with one (the patient opens the new link)."""
+    if not is_open(visit.status):
+        raise InviteInvalid("this visit is no longer open")
+    ended = await revoke_visit_invites(session, visit, clinician_id=clinician_id)
+    issued = await issue_invite(session, visit, invite_ttl=invite_ttl)
+    audit.record(
+        session,
+        actor_type="clinician",
+        actor_id=clinician_id,
+        action="invite.issued",
+        visit_id=visit.id,
+    )
+    return issued, ended
+
+
 async def get_visit(
     session: AsyncSession, visit_id: str, *, clinician_id: str | None = None
 ) -> Visit:
@@ -115,6 +153,9 @@ async def set_status(
         visit.started_at = now
     if target in (VisitStatus.ended, VisitStatus.cancelled):
         visit.ended_at = now
+        # The patient's link and session die with the visit: nothing is left to open.
+        await revoke_invites(session, visit.id, now=now)
+        await end_patient_sessions(session, visit.id, EndReason.visit_closed, now=now)
     audit.record(
         session,
         actor_type=actor_type,
@@ -127,14 +168,39 @@ async def set_status(
     return visit
 
 
-async def redeem_invite(session: AsyncSession, token: str, *, now: datetime | None = None) -> Visit:
-    """The visit an invite token opens, if the token is valid right now."""
-    now = now or utcnow()
+async def _valid_invite(session: AsyncSession, token: str, now: datetime) -> tuple[Invite, Visit]:
     result = await session.execute(select(Invite).where(Invite.token_hash == hash_token(token)))
     invite = result.scalar_one_or_none()
-    if invite is None or invite.revoked_at is not None or invite.expires_at <= now:
+    if invite is None or invite.expires_at <= now:
         raise InviteInvalid("this invite link is not valid (expired or unknown)")
     visit = await session.get(Visit, invite.visit_id)
     if visit is None or not is_open(visit.status):
         raise InviteInvalid("this visit is no longer open")
+    if invite.revoked_at is not None:
+        raise InviteInvalid("this visit link was withdrawn; ask the clinic for a new one")
+    return invite, visit
+
+
+async def redeem_invite(session: AsyncSession, token: str, *, now: datetime | None = None) -> Visit:
+    """The visit an invite token opens, if the token is valid right now (only looked at)."""
+    _, visit = await _valid_invite(session, token, now or utcnow())
     return visit
+
+
+async def claim_invite(
+    session: AsyncSession, token: str, *, now: datetime | None = None
+) -> tuple[Invite, Visit]:
+    """Mark a valid invite used, holding it until the transaction ends, so that two
+    redemptions at once follow each other and the second sees the first one's session."""
+    now = now or utcnow()
+    # The write comes first: it takes the invite's row lock (PostgreSQL) or the database's
+    # write lock (SQLite) before anything is read, so what is read next is current.
+    await session.execute(
+        update(Invite)
+        .where(Invite.token_hash == hash_token(token))
+        .values(redeemed_at=now, redemptions=Invite.redemptions + 1)
+        .execution_options(synchronize_session=False)
+    )
+    invite, visit = await _valid_invite(session, token, now)
+    await session.refresh(invite)
+    return invite, visit

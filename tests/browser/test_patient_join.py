@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
@@ -150,6 +151,7 @@ def test_keyboard_only_join_and_leave(browser: Browser, server: Server) -> None:
         expect(page.locator("#clinician-text")).to_have_text("Your clinician has not joined yet.")
         expect(page.get_by_role("status")).to_contain_text("Your clinician has not joined yet.")
 
+        (cookie,) = [c["value"] for c in context.cookies() if c["name"] == "th_patient"]
         # Leaving asks first; Escape keeps you in, the dialog's Leave leaves.
         leave = page.get_by_role("button", name="Leave the visit")
         page.keyboard.press("Tab")
@@ -169,6 +171,16 @@ def test_keyboard_only_join_and_leave(browser: Browser, server: Server) -> None:
             timeout=TIMEOUT_MS
         )
         expect(page.locator("#ended-text")).to_have_text("You left the visit.")
+        # Leaving signed this browser out: the cookie is gone and its session is over.
+        for _ in range(50):
+            if not [c for c in context.cookies() if c["name"] == "th_patient"]:
+                break
+            page.wait_for_timeout(100)
+        assert not [c for c in context.cookies() if c["name"] == "th_patient"]
+        with httpx.Client(base_url=server.base_url, cookies={"th_patient": cookie}) as replay:
+            refused = replay.get("/api/patient/visit")
+        assert refused.status_code == 401
+        assert refused.json()["detail"] == "You signed out of this visit."
     finally:
         context.close()
 
@@ -206,6 +218,125 @@ def test_clinician_turns_a_patient_away(browser: Browser, server: Server) -> Non
         )
         assert_accessible(patient, "join: turned away")
         assert server.visit_status(created["visit"]["id"]) == "scheduled"
+    finally:
+        clinician_context.close()
+        patient_context.close()
+
+
+def test_a_link_opened_on_another_device_ends_the_first(browser: Browser, server: Server) -> None:
+    created = server.create_visit("Rejoin visit")
+    clinician_context = browser.new_context()
+    laptop_context = browser.new_context()
+    phone_context = browser.new_context()
+    try:
+        clinician = clinician_context.new_page()
+        clinician.goto(server.base_url + "/clinician")
+        clinician.get_by_label("Email").fill(server.email)
+        clinician.get_by_label("Password").fill(server.password)
+        clinician.get_by_role("button", name="Sign in").click()
+        expect(clinician.get_by_role("heading", level=1)).to_have_text("Today's visits")
+        clinician.goto(f"{server.base_url}/clinician/call?visit={created['visit']['id']}")
+        expect(clinician.get_by_role("status")).to_contain_text("Connected.", timeout=TIMEOUT_MS)
+
+        laptop = laptop_context.new_page()
+        open_invite(laptop, created["invite_url"], "Ray Laptop")
+        laptop.get_by_role("button", name="Join the waiting room").click(timeout=TIMEOUT_MS)
+        expect(laptop.locator("#queue-text")).to_have_text(
+            "You are number 1 in line.", timeout=TIMEOUT_MS
+        )
+        # The clinician sees the typed name beside what the server knows: the role and the
+        # label the clinic scheduled.
+        waiting = clinician.locator("#waiting-list li")
+        expect(waiting).to_have_count(1, timeout=TIMEOUT_MS)
+        expect(waiting.locator(".who")).to_have_text("Ray LaptopPatient, scheduled as Rejoin visit")
+
+        phone = phone_context.new_page()
+        open_invite(phone, created["invite_url"], "Ray Phone")
+        expect(laptop.get_by_role("heading", name="The visit has ended")).to_be_visible(
+            timeout=TIMEOUT_MS
+        )
+        expect(laptop.locator("#ended-text")).to_have_text(
+            "This visit was opened on another device."
+        )
+        assert_accessible(laptop, "join: opened on another device")
+        expect(clinician.locator("#patient-rejoined")).to_have_text(
+            "The patient rejoined from a new device.", timeout=TIMEOUT_MS
+        )
+        assert_accessible(clinician, "call: patient rejoined")
+
+        # A reload of the first device says the same, instead of asking for the link.
+        laptop.reload()
+        expect(laptop.locator("#link-problem-text")).to_have_text(
+            "This visit was opened on another device."
+        )
+
+        # Today's visits show the name typed on the new device beside the scheduled label.
+        clinician.goto(server.base_url + "/clinician")
+        row = clinician.locator(f'tr[data-visit-id="{created["visit"]["id"]}"]')
+        expect(row.locator("th")).to_have_text(
+            "Rejoin visitPatient gave the name: Ray Phone; rejoined from a new device",
+            timeout=TIMEOUT_MS,
+        )
+        assert_accessible(clinician, "dashboard: typed name beside the label")
+    finally:
+        clinician_context.close()
+        laptop_context.close()
+        phone_context.close()
+
+
+def test_the_clinician_withdraws_the_link_and_makes_a_new_one(
+    browser: Browser, server: Server
+) -> None:
+    created = server.create_visit("Link visit")
+    clinician_context = browser.new_context()
+    patient_context = browser.new_context()
+    try:
+        clinician = clinician_context.new_page()
+        clinician.goto(server.base_url + "/clinician")
+        clinician.get_by_label("Email").fill(server.email)
+        clinician.get_by_label("Password").fill(server.password)
+        clinician.get_by_role("button", name="Sign in").click()
+        expect(clinician.get_by_role("heading", level=1)).to_have_text("Today's visits")
+        clinician.goto(f"{server.base_url}/clinician/call?visit={created['visit']['id']}")
+        expect(clinician.get_by_role("status")).to_contain_text("Connected.", timeout=TIMEOUT_MS)
+
+        patient = patient_context.new_page()
+        open_invite(patient, created["invite_url"], "Lin K")
+        patient.get_by_role("button", name="Join the waiting room").click(timeout=TIMEOUT_MS)
+        expect(patient.locator("#queue-text")).to_have_text(
+            "You are number 1 in line.", timeout=TIMEOUT_MS
+        )
+
+        clinician.get_by_role("button", name="Withdraw patient link").click()
+        dialog = clinician.get_by_role("dialog", name="Withdraw the patient's link?")
+        expect(dialog.get_by_role("button", name="Keep the link")).to_be_focused()
+        assert_accessible(clinician, "call: withdraw link dialog")
+        dialog.get_by_role("button", name="Withdraw link").click()
+        expect(patient.locator("#link-problem-text")).to_have_text(
+            "This visit link was withdrawn; ask the clinic for a new one.", timeout=TIMEOUT_MS
+        )
+        assert_accessible(patient, "join: link withdrawn")
+
+        clinician.get_by_role("button", name="New patient link").click()
+        clinician.get_by_role("dialog", name="Make a new patient link?").get_by_role(
+            "button", name="Make a new link"
+        ).click()
+        fresh = clinician.get_by_label("New invite link for the patient")
+        expect(fresh).to_be_focused()
+        expect(fresh).to_have_value(re.compile(r"/join#invite=[A-Za-z0-9_-]{40,}$"))
+        assert_accessible(clinician, "call: new link shown")
+        assert fresh.input_value() != created["invite_url"]
+
+        # The withdrawn link is refused with its reason; the new one opens the visit.
+        again = patient_context.new_page()
+        again.goto(created["invite_url"])
+        again.get_by_role("radio", name="No").check()
+        again.get_by_label("Your name").fill("Lin K")
+        again.get_by_role("button", name="Continue").click()
+        expect(again.locator("#link-problem-text")).to_have_text(
+            "this visit link was withdrawn; ask the clinic for a new one"
+        )
+        open_invite(again, fresh.input_value(), "Lin K")
     finally:
         clinician_context.close()
         patient_context.close()

@@ -181,13 +181,13 @@ async def test_patient_session_can_be_extended_while_the_visit_is_open(app: Fast
             assert (await clinician.post("/api/patient/extend")).status_code == 401
             cancelled = await clinician.post(f"/api/visits/{visit_id}/cancel")
             assert cancelled.json()["status"] == "cancelled"
-        # Once the visit is over there is nothing to warn about or extend.
+        # Once the visit is over its patient session is over too: nothing to extend.
         for closed in (
             await patient.post("/api/patient/extend"),
             await patient.get("/api/patient/session"),
         ):
-            assert closed.status_code == 403
-            assert closed.json()["detail"] == "this visit is no longer open"
+            assert closed.status_code == 401
+            assert closed.json()["detail"] == "This visit is closed."
 
     async with client_for(app) as nobody:
         assert (await nobody.get("/api/patient/session")).status_code == 401

@@ -151,15 +151,21 @@ async def test_patient_session_is_scoped_to_its_visit(app: FastAPI) -> None:
 
 @pytest.mark.asyncio
 async def test_ice_servers_with_coturn_rest_credentials(app: FastAPI) -> None:
-    async with client_for(app) as anonymous:
-        assert (await anonymous.get("/api/ice")).status_code == 401
     async with signed_in(app) as ada:
-        servers = (await ada.get("/api/ice")).json()["iceServers"]
+        created = await ada.post(
+            "/api/visits", json={"scheduled_at": datetime.now(UTC).isoformat()}
+        )
+        visit_id = created.json()["visit"]["id"]
+        asked_at = datetime.now(UTC).timestamp()
+        servers = (await ada.get("/api/ice", params={"visit": visit_id})).json()["iceServers"]
+    async with client_for(app) as anonymous:
+        assert (await anonymous.get("/api/ice", params={"visit": visit_id})).status_code == 401
     assert servers[0] == {"urls": ["stun:stun.clinic.example:3478"]}
     turn = servers[1]
     assert turn["urls"] == ["turn:turn.clinic.example:3478"]
     expiry, _, user = turn["username"].partition(":")
-    assert int(expiry) > datetime.now(UTC).timestamp() + 3000 and user
+    # Short-lived: the default lifetime is ten minutes.
+    assert asked_at + 590 <= int(expiry) <= datetime.now(UTC).timestamp() + 601 and user
     expected = base64.b64encode(
         hmac.new(b"north-wind-shared-secret", turn["username"].encode(), hashlib.sha1).digest()
     ).decode()
@@ -174,7 +180,11 @@ async def test_ice_is_empty_when_nothing_is_configured(tmp_path: Path) -> None:
                 session, email="c@clinic.example", display_name="C", password=PASSWORD
             )
         async with signed_in(app, "c@clinic.example") as client:
-            assert (await client.get("/api/ice")).json() == {
+            created = await client.post(
+                "/api/visits", json={"scheduled_at": datetime.now(UTC).isoformat()}
+            )
+            visit = {"visit": created.json()["visit"]["id"]}
+            assert (await client.get("/api/ice", params=visit)).json() == {
                 "iceServers": [],
                 "iceTransportPolicy": "all",
             }

@@ -157,11 +157,44 @@ async def test_webvtt_and_srt_parse_back_with_the_corrected_text(clinic: Clinic)
     assert "<v Jo &lt;3 &amp; co>" in vtt[1].text
 
     srt = parse_srt(transcript_to_srt(transcript))
-    assert [(c.start_s, c.end_s, c.text) for c in srt] == [
+    assert [(c.start_s, c.end_s, _unescape(c.text)) for c in srt] == [
         (0.25, 2.5, "Dr Ada: Good morning, what brings you in today?"),
         (3.0, 3661.5, "Jo <3 & co: a cough & a <sore> throat for three days"),
         (3662.0, 3662.001, "Patient: it started on monday"),
     ]
+    # Escaped as in WebVTT: SRT players read tags too.
+    assert srt[1].text == "Jo &lt;3 &amp; co: a cough &amp; a &lt;sore&gt; throat for three days"
+
+
+@pytest.mark.asyncio
+async def test_srt_passes_no_markup_through(clinic: Clinic) -> None:
+    spoken = '<font color="#ff0000">stop the medication</font> <b>now</b>'
+    stored = await store_final_segment(
+        clinic.database,
+        clinic.consented,
+        speaker_role="patient",
+        speaker_name='<i>Dr</i> <font size="9">Jo</font>',
+        speaker_peer_id="patient",
+        start_s=1.0,
+        end_s=2.0,
+        text=spoken,
+        words=[],
+        confidence=0.8,
+        engine="whisper",
+        model="whisper-tiny.en",
+        language="en",
+    )
+    assert stored is not None
+    async with clinic.database.session() as session:
+        transcript = await get_transcript(session, clinic.consented, clinic.ada)
+    (cue,) = parse_srt(transcript_to_srt(transcript))
+    assert "<" not in cue.text and ">" not in cue.text
+    assert cue.text == (
+        '&lt;i&gt;Dr&lt;/i&gt; &lt;font size="9"&gt;Jo&lt;/font&gt;: '
+        '&lt;font color="#ff0000"&gt;stop the medication&lt;/font&gt; '
+        "&lt;b&gt;now&lt;/b&gt;"
+    )
+    assert _unescape(cue.text) == f'<i>Dr</i> <font size="9">Jo</font>: {spoken}'
 
 
 @pytest.mark.asyncio

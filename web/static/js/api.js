@@ -59,14 +59,17 @@ export async function api(path, { method = "GET", body, timeoutMs = TIMEOUT_MS }
 }
 
 /**
- * The RTCPeerConnection configuration the server hands out: STUN/TURN servers with fresh
- * credentials and the transport policy ("relay" keeps both sides' addresses private).
- * No servers if the call fails: loopback and LAN calls still work without STUN/TURN.
+/**
+ * The RTCPeerConnection configuration for the call of `visitId`: STUN/TURN servers with
+ * fresh, short-lived credentials (only for open visits) and the transport policy ("relay"
+ * keeps both sides' addresses private). No servers if the call fails: loopback and LAN
+ * calls still work without STUN/TURN.
+ * @param {string} visitId
  * @returns {Promise<RTCConfiguration>}
  */
-export async function fetchRtcConfig() {
+export async function fetchRtcConfig(visitId) {
   try {
-    const data = await api("/api/ice");
+    const data = await api(`/api/ice?visit=${encodeURIComponent(visitId)}`);
     return {
       iceServers: Array.isArray(data.iceServers) ? data.iceServers : [],
       iceTransportPolicy: data.iceTransportPolicy === "relay" ? "relay" : "all",

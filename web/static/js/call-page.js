@@ -10,6 +10,7 @@
 //   page.connect();
 
 import { announce } from "./a11y.js";
+import { fetchRtcConfig } from "./api.js";
 import { CallSession } from "./call.js";
 import { RemoteTiles, mountChat } from "./call-ui.js";
 import { mountCaptions } from "./captions.js";
@@ -75,6 +76,30 @@ export class CallPage {
       signaling: this.signaling,
     });
     this.captions = mountCaptions({ signaling: this.signaling });
+    this.visitId = visitId;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.iceTimer = undefined;
+    this.#refreshIceBefore(rtcConfig);
+  }
+
+  // TURN credentials are short-lived (the server's TELEHEALTH_TURN_CREDENTIAL_TTL_S): a relay
+  // made with them lasts, but a link made or restarted later needs fresh ones, so they are
+  // fetched again half-way through their life.
+  /** @param {RTCConfiguration} config */
+  #refreshIceBefore(config) {
+    const expiries = (config.iceServers || [])
+      .map((server) => /^(\d+):/.exec(String(server.username || "")))
+      .filter((match) => match !== null)
+      .map((match) => Number(match[1]) * 1000);
+    if (!expiries.length || this.finished) return;
+    const wait = Math.max(30_000, (Math.min(...expiries) - Date.now()) / 2);
+    this.iceTimer = setTimeout(async () => {
+      if (this.finished) return;
+      const fresh = await fetchRtcConfig(this.visitId);
+      const renewed = Boolean(fresh.iceServers?.length);
+      if (renewed) this.call.setRtcConfig(fresh);
+      this.#refreshIceBefore(renewed ? fresh : config);
+    }, wait);
   }
 
   // The browser tests look at the media link through this one hook; it is no part of
@@ -147,6 +172,7 @@ export class CallPage {
   finish() {
     if (this.finished) return false;
     this.finished = true;
+    clearTimeout(this.iceTimer);
     this.call.close();
     this.tiles.clear();
     this.captions.speech.close();

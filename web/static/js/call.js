@@ -44,6 +44,16 @@ export class CallSession {
   }
 
   /**
+   * Fresh STUN/TURN servers (short-lived TURN credentials): used by every media link made
+   * or restarted from now on; links already connected keep their relay.
+   * @param {RTCConfiguration} config
+   */
+  setRtcConfig(config) {
+    this.rtcConfig = config;
+    for (const link of this.links.values()) link.setRtcConfig(config);
+  }
+
+  /**
    * Remember a peer's role (it decides who is polite).
    * @param {{ peer_id: string, role: string }} summary
    */

@@ -11,8 +11,10 @@ import { CallPage } from "./call-page.js";
 import { confirmWith, mountMediaControls } from "./call-ui.js";
 import { openLocalMedia } from "./devices.js";
 import { openIntakeSummary } from "./intake-summary.js";
+import { mountPatientLink } from "./patient-link.js";
 import { CLOSE, CLOSE_MESSAGES } from "./protocol.js";
 import { $, viewHidden } from "./dom.js";
+import { typedNameNote } from "./visit-status.js";
 import { waitingList } from "./waiting-list.js";
 
 const visitId = new URLSearchParams(location.search).get("visit");
@@ -29,9 +31,20 @@ let rtcConfig = {};
 let consentState = null;
 let consentTimer = null;
 let ended = false;
+let scheduledLabel = ""; // the label the clinic gave the visit's patient
 
 const nameOf = (peerId) => callPage.nameOf(peerId);
-const waitingRoom = waitingList({ admit: (peerId) => admit(peerId), deny: (peerId) => deny(peerId) });
+// The name shown is what the patient typed; the role and the scheduled label come from the
+// server, so a typed name cannot pass for staff or for somebody else.
+function describePeer(peer) {
+  const role = peer.role === "patient" ? "Patient" : peer.role;
+  return scheduledLabel ? `${role}, scheduled as ${scheduledLabel}` : role;
+}
+const waitingRoom = waitingList({
+  admit: (peerId) => admit(peerId),
+  deny: (peerId) => deny(peerId),
+  describe: describePeer,
+});
 
 function problem(text, { signIn = false } = {}) {
   clearInterval(consentTimer);
@@ -217,8 +230,23 @@ function showUrgentIntake() {
   $("status").after(alert);
 }
 
+// The patient opened their link on another device: the earlier session is over, and the
+// new one appears in the waiting room (or comes back into the call once admitted).
+function showRejoined(text) {
+  let note = $("patient-rejoined");
+  if (!note) {
+    note = document.createElement("p");
+    note.id = "patient-rejoined";
+    note.className = "hint";
+    $("status").after(note);
+  }
+  note.textContent = text;
+  announce(text);
+}
+
 function onStatus(message) {
   if (message.event === "urgent_intake") showUrgentIntake();
+  else if (message.event === "patient_rejoined") showRejoined(message.detail || "");
   else if (message.detail) announce(message.detail);
 }
 
@@ -246,7 +274,10 @@ async function start() {
     return;
   }
   const label = visit.patient_label || "Unnamed patient";
-  $("visit-summary").textContent = `${label}, scheduled ${formatDateTime(visit.scheduled_at)}`;
+  scheduledLabel = label;
+  const typed = typedNameNote(visit);
+  $("visit-summary").textContent =
+    `${label}, scheduled ${formatDateTime(visit.scheduled_at)}${typed ? `. ${typed}.` : ""}`;
   if (visit.status === "ended" || visit.status === "cancelled") {
     finish(visit.status === "ended" ? "This visit has ended." : "This visit was cancelled.");
     return;
@@ -255,6 +286,7 @@ async function start() {
     muteButton: $("mute"), cameraButton: $("camera"), getCall: () => callPage?.call,
   });
   $("end-call").addEventListener("click", endCall);
+  mountPatientLink(visitId);
   // The registry's end_call (Alt+X) is the End call button: its own dialog asks first.
   try {
     await loadActions({ page: "call" });
@@ -267,7 +299,7 @@ async function start() {
   }
   bindShortcuts(document);
   let media;
-  [rtcConfig, media] = await Promise.all([fetchRtcConfig(), openLocalMedia()]);
+  [rtcConfig, media] = await Promise.all([fetchRtcConfig(visitId), openLocalMedia()]);
   localStream = media.stream;
   if (localStream) $("local-video").srcObject = localStream;
   if (media.problem) {

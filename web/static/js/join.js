@@ -5,7 +5,7 @@ import { announce, formatDateTime, showView } from "./a11y.js";
 import {
   loadActions, setPage as setActionsPage, wakePhrase,
 } from "./actions.js";
-import { api, fetchRtcConfig } from "./api.js";
+import { ApiError, api, fetchRtcConfig } from "./api.js";
 import { openSession } from "./check-in.js";
 import { confirmWith, mountMediaControls } from "./call-ui.js";
 import { ConsentQuestion, loadConsent, mountConsentChange, saveConsent } from "./consent.js";
@@ -38,6 +38,17 @@ const voice = new PatientVoice(() => ({
   consent,
 }));
 
+// What the server says of a session it ended early (telehealth/visits/patient_links.py):
+// shown as they are after a reload, instead of asking for the link.
+const SESSION_ENDED_TEXTS = new Set([
+  "This visit was opened on another device.",
+  "This visit link was withdrawn; ask the clinic for a new one.",
+  "This visit is closed.",
+  "You signed out of this visit.",
+]);
+
+let leaving = false; // the patient chose to leave: sign out once the room let them go
+
 const WAITING_HINT = "To answer a few questions about why you came, say 'start symptom " +
   "check'. To hear every command, say 'what can I say'.";
 
@@ -57,6 +68,19 @@ function describeVisit() {
 function linkProblem(text) {
   $("link-problem-text").textContent = text;
   showView("link-problem");
+}
+
+// The call was refused for the session: the server says why when it ended it (the link
+// withdrawn or replaced, signed out elsewhere), else `fallback` is shown.
+async function sessionProblem(fallback) {
+  try {
+    await api("/api/patient/visit");
+  } catch (failure) {
+    const ended = failure instanceof ApiError && SESSION_ENDED_TEXTS.has(failure.message);
+    linkProblem(ended ? failure.message : fallback);
+    return;
+  }
+  linkProblem(fallback);
 }
 
 // --- step 1: consent and your name ------------------------------------------------------------
@@ -148,9 +172,20 @@ function onWelcome(welcome) {
   intake.show();
 }
 
+// Leaving ends this browser's session too, so nobody at this device can come back into
+// the visit; the link in the clinic's message opens it again while the visit is open.
+async function signOut() {
+  try {
+    await api("/api/patient/logout", { method: "POST" });
+  } catch {
+    /* already ended (or the server is away): the session dies with the visit anyway */
+  }
+}
+
 function finish(text) {
   if (finished) return;
   finished = true;
+  if (leaving) signOut();
   intake.hide();
   callPage?.finish();
   devices.close();
@@ -164,7 +199,7 @@ function finish(text) {
 
 async function joinWaitingRoom() {
   $("join-waiting-room").disabled = true;
-  rtcConfig = await fetchRtcConfig();
+  rtcConfig = await fetchRtcConfig(visit.visit_id);
   callPage = openPatientCall({
     visitId: visit.visit_id,
     localStream: devices.stream,
@@ -174,7 +209,7 @@ async function joinWaitingRoom() {
       queue: showWaiting,
       admitted: enterCall,
       finish,
-      linkProblem,
+      linkProblem: sessionProblem,
       finished: () => finished,
       offerReconnect: () => {
         $("reconnect-actions").hidden = false;
@@ -188,6 +223,7 @@ async function joinWaitingRoom() {
 
 async function leave({ confirmed = false } = {}) {
   if (!confirmed && !(await confirmWith($("leave-dialog")))) return;
+  leaving = true;
   if (!callPage || !callPage.signaling.leave()) finish("You left the visit.");
 }
 
@@ -272,8 +308,9 @@ async function start() {
   // No link in the address: maybe a reload of a visit this browser already opened.
   try {
     visit = await api("/api/patient/visit");
-  } catch {
-    linkProblem("This page needs the visit link your clinic sent you.");
+  } catch (failure) {
+    const ended = failure instanceof ApiError && SESSION_ENDED_TEXTS.has(failure.message);
+    linkProblem(ended ? failure.message : "This page needs the visit link your clinic sent you.");
     return;
   }
   describeVisit();

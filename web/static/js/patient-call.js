@@ -56,8 +56,9 @@ export function openPatientCall({ visitId, localStream, rtcConfig, hooks }) {
       else if (code === CLOSE.UNAUTHENTICATED) {
         hooks.linkProblem("Your visit link has expired. Ask the clinic for a new one.");
       } else if (code === CLOSE.FORBIDDEN) hooks.linkProblem(CLOSE_MESSAGES[code]);
-      else if (code === CLOSE.REPLACED) finish(CLOSE_MESSAGES[code]);
-      else {
+      else if (code === CLOSE.REPLACED || code === CLOSE.OPENED_ELSEWHERE) {
+        finish(CLOSE_MESSAGES[code]);
+      } else {
         announce(
           `${CLOSE_MESSAGES[code] || "The connection was lost."} Press Reconnect to try again.`,
         );

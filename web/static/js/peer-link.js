@@ -39,6 +39,19 @@ export class PeerLink {
     this.pc = this.#createPeerConnection();
   }
 
+  /**
+   * Servers for the next ICE gathering (a restart) and the next connection.
+   * @param {RTCConfiguration} config
+   */
+  setRtcConfig(config) {
+    this.rtcConfig = config;
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), ...config });
+    } catch {
+      /* a closed connection: the next one is made with `servers` */
+    }
+  }
+
   /** A new RTCPeerConnection for this peer, with our tracks; the caller makes it current. */
   #createPeerConnection() {
     const pc = new RTCPeerConnection(this.rtcConfig);

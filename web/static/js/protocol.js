@@ -19,6 +19,7 @@ export const CLOSE = Object.freeze({
   TIMEOUT: 4408,
   REPLACED: 4409,
   VISIT_CLOSED: 4410,
+  OPENED_ELSEWHERE: 4411,
   SLOW_CONSUMER: 4429,
 });
 
@@ -35,6 +36,7 @@ export const CLOSE_MESSAGES = Object.freeze({
   [CLOSE.TIMEOUT]: "The connection was idle for too long.",
   [CLOSE.REPLACED]: "This visit was opened in another window or tab.",
   [CLOSE.VISIT_CLOSED]: "This visit is closed.",
+  [CLOSE.OPENED_ELSEWHERE]: "This visit was opened on another device.",
   [CLOSE.SLOW_CONSUMER]: "The connection could not keep up; the connection was closed.",
 });
 
@@ -46,6 +48,7 @@ export const FINAL_CODES = new Set([
   CLOSE.FORBIDDEN,
   CLOSE.REPLACED,
   CLOSE.VISIT_CLOSED,
+  CLOSE.OPENED_ELSEWHERE,
 ]);
 
 /** The messages a browser may send. */

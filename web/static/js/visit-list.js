@@ -5,7 +5,7 @@
 import { announce, formatTime } from "./a11y.js";
 import { $ } from "./dom.js";
 import { openIntakeSummary } from "./intake-summary.js";
-import { patientLabel as labelOf, statusLabel } from "./visit-status.js";
+import { patientLabel as labelOf, statusLabel, typedNameNote } from "./visit-status.js";
 
 const OPEN_STATUSES = new Set(["scheduled", "waiting", "in_call"]);
 const INTAKE_LABELS = {
@@ -96,7 +96,20 @@ function updateRow(row, visit, intake) {
   const [timeCell, labelCell, statusCell, intakeCell, actionCell] = row.cells;
   const time = formatTime(visit.scheduled_at);
   if (timeCell.textContent !== time) timeCell.textContent = time;
-  if (labelCell.textContent !== labelOf(visit)) labelCell.textContent = labelOf(visit);
+  // The scheduled label, and beside it the name the patient typed (which may differ).
+  const note = typedNameNote(visit);
+  const labelKey = JSON.stringify([labelOf(visit), note]);
+  if (labelCell.dataset.label !== labelKey) {
+    labelCell.dataset.label = labelKey;
+    const parts = [labelOf(visit)];
+    if (note) {
+      const typed = document.createElement("span");
+      typed.className = "typed-name";
+      typed.textContent = note;
+      parts.push(document.createElement("br"), typed);
+    }
+    labelCell.replaceChildren(...parts);
+  }
   row.classList.toggle("is-waiting", visit.status === "waiting");
   if (row.dataset.status !== visit.status) {
     row.dataset.status = visit.status;

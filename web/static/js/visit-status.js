@@ -25,3 +25,14 @@ export function statusLabel(status) {
 export function patientLabel(visit) {
   return visit.patient_label || "Unnamed patient";
 }
+
+/**
+ * What the patient typed as their name when they opened the link, said as theirs, to show
+ * beside the label the clinic scheduled ("" until they open it).
+ * @param {{ patient_name?: string | null, patient_rejoined?: boolean }} visit
+ */
+export function typedNameNote(visit) {
+  if (!visit.patient_name) return "";
+  const rejoined = visit.patient_rejoined ? "; rejoined from a new device" : "";
+  return `Patient gave the name: ${visit.patient_name}${rejoined}`;
+}

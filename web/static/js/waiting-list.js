@@ -1,11 +1,13 @@
 // The clinician's waiting room list: one item per waiting patient with Admit and Deny
-// buttons named with the patient ("Admit Sam"), and the "Nobody is waiting" note. Focus
-// never drops to the page when an item goes: it moves to the panel's heading.
+// buttons named with the patient ("Admit Sam"), and the "Nobody is waiting" note. Beside
+// the name the patient typed, `describe(peer)` says who the server knows them as (their
+// role, the label the clinic scheduled). Focus never drops to the page when an item goes:
+// it moves to the panel's heading.
 
 import { $ } from "./dom.js";
 
 /** `admit(peerId)` and `deny(peerId)` are the buttons' handlers. */
-export function waitingList({ admit, deny }) {
+export function waitingList({ admit, deny, describe = () => "" }) {
   function waitingItem(peerId) {
     return $("waiting-list").querySelector(`li[data-peer-id="${CSS.escape(peerId)}"]`);
   }
@@ -34,6 +36,13 @@ export function waitingList({ admit, deny }) {
     const who = document.createElement("span");
     who.className = "who";
     who.textContent = peer.name;
+    const known = describe(peer);
+    if (known) {
+      const note = document.createElement("span");
+      note.className = "typed-name";
+      note.textContent = known;
+      who.append(note);
+    }
     item.append(
       who,
       actionButton("Admit", peer.name, "", () => admit(peer.peer_id)),
