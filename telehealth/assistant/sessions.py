@@ -87,7 +87,7 @@ class AssistantSessions:
 
     def streams(self) -> int:
         """Recognition streams open for these peers."""
-        return sum(1 for peer in self._peers.values() if peer.pump.recognizing)
+        return sum(1 for place in self._peers.values() if place.peer.pump.recognizing)
 
     def get(self, key: AssistantKey) -> AssistantPeer | None:
         place = self._peers.get(key)
