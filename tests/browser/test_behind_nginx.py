@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import ssl
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -69,11 +74,14 @@ class Clinic:
     tls: TLSFiles
     patients: Server
     staff: Server
+    settings: dict[str, str]  # the TELEHEALTH_* both processes share
 
-    def https(self) -> httpx.Client:
+    def https(self, from_address: str = "127.0.0.1") -> httpx.Client:
+        """A client of nginx over https, connecting from `from_address` (on loopback)."""
+        verify = ssl.create_default_context(cafile=self.tls.ca)
         return httpx.Client(
             base_url=self.nginx.https_url,
-            verify=ssl.create_default_context(cafile=self.tls.ca),
+            transport=httpx.HTTPTransport(verify=verify, local_address=from_address),
             timeout=10,
         )
 
@@ -132,7 +140,7 @@ def clinic(tmp_path_factory: pytest.TempPathFactory, shared_database: str) -> It
             running_nginx(folder / "nginx", site, https_port=https_port, http_port=http_port)
         )
         front = replace(patients, base_url=nginx.https_url, ca_file=tls.ca)
-        yield Clinic(front, nginx, tls, patients, staff)
+        yield Clinic(front, nginx, tls, patients, staff, settings)
 
 
 def _mkdir(path: Path) -> Path:
@@ -311,3 +319,67 @@ def test_nginx_redirects_serves_static_files_and_limits_bodies(clinic: Clinic) -
         # nginx's own page, not the app's JSON answer: the body never reached the app.
         assert "nginx" in too_large.text
         assert "detail" not in too_large.text
+
+
+ADMIN_EMAIL = "admin@clinic.example"
+ADMIN_PASSWORD = "quiet lantern harbour seventeen orbit"
+
+
+@pytest.mark.timeout(600)
+def test_the_app_takes_the_client_address_from_nginx_never_from_the_client(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEHEALTH_")}
+    env.update(clinic.settings, TELEHEALTH_DATA_DIR=str(tmp_path), TELEHEALTH_SPEECH_ENGINE="off")
+    created = subprocess.run(
+        [sys.executable, "-m", "telehealth", "admin", "create", "--email", ADMIN_EMAIL]
+        + ["--name", "Sam Admin", "--password-stdin"],
+        input=ADMIN_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    # A client on 127.0.0.2 (nginx connects to the app from 127.0.0.1) claims another address.
+    with clinic.https(from_address="127.0.0.2") as client:
+        failed = client.post(
+            "/api/auth/login",
+            json={"email": clinic.front.email, "password": "not the password at all"},
+            headers={"X-Forwarded-For": "203.0.113.9"},
+        )
+        assert failed.status_code == 401, failed.text
+    with clinic.https() as admin:
+        signed_in = admin.post(
+            "/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        events = admin.get("/api/admin/audit", params={"action": "login.failed"}).json()
+    # The audit has the address nginx saw: not the claimed one, and not nginx's own.
+    assert [e["detail"]["address"] for e in events["events"]] == ["127.0.0.2"]
+
+
+@pytest.mark.timeout(600)
+def test_nginx_drops_a_client_whose_headers_never_finish(clinic: Clinic) -> None:
+    """A slowloris client: headers started, never finished. nginx closes it after its 10 s
+    `client_header_timeout`; the app never hears of it."""
+    logged_before = len(clinic.nginx.routed())
+    context = ssl.create_default_context(cafile=clinic.tls.ca)
+    port = int(clinic.nginx.https_url.rsplit(":", 1)[1])
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(b"GET /clinician HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        tls.settimeout(30)
+        started = time.monotonic()
+        try:
+            answer = tls.recv(1024)
+        except (ssl.SSLError, ConnectionResetError):
+            answer = b""
+        waited = time.monotonic() - started
+    assert answer == b""  # closed without an answer
+    assert 8 < waited < 20, waited
+    # Logged by nginx as a request timeout (408) that no upstream saw.
+    assert [(r.status, r.address) for r in clinic.nginx.routed()[logged_before:]] == [(408, "-")]
