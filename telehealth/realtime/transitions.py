@@ -4,12 +4,21 @@ The hub reports transitions from inside a room's event loop; writing to the data
 would hold up every message of the room behind a disk write. So transitions go into a
 bounded queue and one writer task applies them, in order. Once the end of a call is
 stored, the visit's room log has served its purpose and is deleted.
+
+With several processes, each stores the transitions its own peers caused, so one visit's
+are written by two writers that do not wait for each other: the patient's process stores
+`waiting` while the clinician's stores `admitted` and `call_ended`, and the latter may come
+first. So the visit row is locked while a transition is applied (no lost update between two
+writers), an admission found on a visit still `scheduled` stores the `waiting` it implies
+first, and a late `waiting` finds the visit past it and changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+
+from sqlalchemy import update
 
 from signaling.room_model import RoomTransition
 from telehealth.audit import ActorType
@@ -66,6 +75,12 @@ class VisitStatusRecorder(QueuedWriter[tuple[str, RoomTransition]]):
 
     async def _store(self, visit_id: str, transition: RoomTransition) -> None:
         async with self.database.session() as session:
+            # The row's write lock before reading it (another process may be writing this
+            # visit): a no-op UPDATE locks the row on PostgreSQL and makes the transaction
+            # SQLite's one writer, where SELECT ... FOR UPDATE does not exist.
+            await session.execute(
+                update(Visit).where(Visit.id == visit_id).values(status=Visit.status)
+            )
             visit = await session.get(Visit, visit_id)
             if visit is None:
                 return
@@ -74,6 +89,11 @@ class VisitStatusRecorder(QueuedWriter[tuple[str, RoomTransition]]):
                 return
             actor: ActorType = "clinician" if transition.role == "clinician" else "patient"
             try:
+                if target == VisitStatus.in_call and visit.status == VisitStatus.scheduled:
+                    # The patient's process has not stored their `waiting` yet.
+                    await set_status(
+                        session, visit, VisitStatus.waiting, actor_type="patient", actor_id=None
+                    )
                 await set_status(session, visit, target, actor_type=actor, actor_id=None)
             except InvalidTransition as error:
                 log.warning(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -65,11 +66,13 @@ class Server:
     email: str
     password: str
     data_dir: Path | None = None  # the server's TELEHEALTH_DATA_DIR (its SQLite file is there)
+    ca_file: Path | None = None  # the CA to trust when base_url is https with a test CA
 
     @contextmanager
     def clinician_client(self) -> Iterator[httpx.Client]:
         """An HTTP client signed in as the clinician."""
-        with httpx.Client(base_url=self.base_url, timeout=10) as client:
+        verify = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
+        with httpx.Client(base_url=self.base_url, timeout=10, verify=verify) as client:
             response = client.post(
                 "/api/auth/login", json={"email": self.email, "password": self.password}
             )
@@ -126,22 +129,7 @@ def _wait_speech_ready(process: subprocess.Popen[bytes], base_url: str, log: Pat
     raise RuntimeError(f"the speech engine did not load in time:\n{log.read_text()}")
 
 
-@contextmanager
-def _running_server(
-    data_dir: Path,
-    *,
-    speech_engine: str = "off",
-    host: str = "127.0.0.1",
-    settings: dict[str, str] | None = None,
-) -> Iterator[Server]:
-    """A server process on a free port with one clinician, stopped on exit. With `host`
-    ("localhost" for passkeys, which refuse IP addresses) the public URL names that host;
-    `settings` are more TELEHEALTH_* variables."""
-    port = _free_port()
-    env = _environment(data_dir, port, speech_engine)
-    env.update(settings or {})
-    if host != "127.0.0.1":
-        env["TELEHEALTH_PUBLIC_BASE_URL"] = f"http://{host}:{port}"
+def _create_clinician(data_dir: Path, env: dict[str, str]) -> None:
     created = subprocess.run(
         [
             sys.executable,
@@ -163,6 +151,28 @@ def _running_server(
         timeout=60,
     )
     assert created.returncode == 0, created.stderr
+
+
+@contextmanager
+def _running_server(
+    data_dir: Path,
+    *,
+    speech_engine: str = "off",
+    host: str = "127.0.0.1",
+    settings: dict[str, str] | None = None,
+    create_clinician: bool = True,
+) -> Iterator[Server]:
+    """A server process on a free port with one clinician, stopped on exit. With `host`
+    ("localhost" for passkeys, which refuse IP addresses) the public URL names that host;
+    `settings` are more TELEHEALTH_* variables. `create_clinician=False` for a second
+    process on a database that has the clinician already."""
+    port = _free_port()
+    env = _environment(data_dir, port, speech_engine)
+    env.update(settings or {})
+    if host != "127.0.0.1":
+        env["TELEHEALTH_PUBLIC_BASE_URL"] = f"http://{host}:{port}"
+    if create_clinician:
+        _create_clinician(data_dir, env)
     log = data_dir / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
