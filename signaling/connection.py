@@ -73,8 +73,10 @@ class Connection:
         rate: float,
         burst: float,
         max_refused: int = 20,
+        on_slow: Callable[[], None] | None = None,
     ) -> None:
         self.visit_id = visit_id
+        self._on_slow = on_slow
         self.peer = peer
         self.connection_id = connection_id
         self._send = send
@@ -153,10 +155,15 @@ class Connection:
             self._outbox.put_nowait((message, close))
         except asyncio.QueueFull:
             logger.warning("closing a slow connection of visit %s: outbox full", self.visit_id)
-            self.abort("slow_consumer")
+            self._slow()
             return
         if close is not None:
             self._closing = close
+
+    def _slow(self) -> None:
+        if self._on_slow is not None:
+            self._on_slow()
+        self.abort("slow_consumer")
 
     def abort(self, reason: CloseReason) -> None:
         """Close now, dropping whatever is still queued."""
@@ -188,7 +195,7 @@ class Connection:
                     await self._send(message)
             except TimeoutError:
                 logger.warning("closing a slow connection of visit %s: send timeout", self.visit_id)
-                self.abort("slow_consumer")
+                self._slow()
                 return
             except Exception as exc:  # the websocket went away under us
                 logger.info("send failed on visit %s: %s", self.visit_id, type(exc).__name__)

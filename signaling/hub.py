@@ -111,8 +111,11 @@ class RoomHub:
         expire_jitter_s: float = 0.5,
         expire_backup_s: float = 2.0,
         max_refused: int = 20,
+        on_slow_consumer: Callable[[], None] | None = None,
     ) -> None:
         self.hub_id = uuid.uuid4().hex
+        # Told each time a connection is closed because its outbox filled or a send stalled.
+        self.on_slow_consumer = on_slow_consumer
         self.limits = RoomLimits(
             grace_s=grace_s,
             heartbeat_timeout_s=heartbeat_timeout_s,
@@ -174,6 +177,7 @@ class RoomHub:
             rate=self._message_rate,
             burst=self._message_burst,
             max_refused=self._max_refused,
+            on_slow=self.on_slow_consumer,
         )
         replica.connections[connection.connection_id] = connection
         connection.start()

@@ -81,7 +81,11 @@ async def open_services(
         recorder.on_drop = metrics.queue_drop_counter(recorder.name)
         recorder.start()
         stack.push_async_callback(recorder.stop)
-        hub = RoomHub(events, on_transition=recorder)
+        hub = RoomHub(
+            events,
+            on_transition=recorder,
+            on_slow_consumer=metrics.queue_drop_counter("websocket-outbox"),
+        )
         stack.push_async_callback(hub.close)
         recorder.delete_room_log = hub.delete_visit_log
         # After the hub: it deletes room logs through it, and stops before it closes.

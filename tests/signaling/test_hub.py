@@ -282,7 +282,13 @@ async def test_silent_peer_is_expired_by_heartbeat_and_closed() -> None:
 async def test_slow_consumer_is_closed_without_blocking_others() -> None:
     backend = create_backend("memory://")
     await backend.connect()
-    hub = make_hub(backend, outbox_size=4, send_timeout_s=0.3)
+    slow_closed: list[None] = []
+    hub = make_hub(
+        backend,
+        outbox_size=4,
+        send_timeout_s=0.3,
+        on_slow_consumer=lambda: slow_closed.append(None),
+    )
     stuck = asyncio.Event()
 
     async def never_returns(message: ServerMessage) -> None:
@@ -303,6 +309,7 @@ async def test_slow_consumer_is_closed_without_blocking_others() -> None:
             async with asyncio.timeout(WAIT_S):
                 assert await slow.wait_closed() == "slow_consumer"
         assert stuck.is_set()
+        assert len(slow_closed) == 1  # told once, for the metrics
         assert await doctor.expect("presence") == [Presence(peer_id="pt-1", online=False)]
     await hub.close()
     await backend.close()
