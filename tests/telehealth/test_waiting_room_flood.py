@@ -1,9 +1,11 @@
-"""A never-admitted patient flooding the waiting room cannot grow a real server's memory.
+"""Never-admitted patients flooding waiting rooms cannot grow a real server's memory.
 
-The review's attack, on loopback: one invite redeemed into several patient sessions, each
-sending frames as large as allowed, as fast as the rate limit allows, reconnecting
-whenever the server closes it, for a while. Every frame used to be appended to the visit's
-log before the room refused it, and the log kept it for a day.
+The review's attack, on loopback: patient sessions in waiting rooms, each sending frames as
+large as allowed, as fast as the rate limit allows, reconnecting whenever the server closes
+it, for a while. Every frame used to be appended to the visit's log before the room refused
+it, and the log kept it for a day. The review redeemed one invite into eight sessions; an
+invite now holds one live session (tests/telehealth/test_patient_links.py), so the flood
+here uses eight invites, one session each, to send as much as the review did.
 """
 
 from __future__ import annotations
@@ -105,32 +107,30 @@ def server(tmp_path: Path) -> Iterator[Server]:
         process.communicate(timeout=30)
 
 
-async def _open_visit(server: Server) -> tuple[str, str, str]:
-    """Sign in, schedule a visit; return (visit id, invite, clinician cookie)."""
+async def _open_visits(server: Server, count: int) -> tuple[list[tuple[str, str]], str]:
+    """Sign in, schedule `count` visits; return their (visit id, invite) and the cookie."""
+    visits: list[tuple[str, str]] = []
     async with httpx.AsyncClient(base_url=server.base) as client:
         login = await client.post(
             "/api/auth/login", json={"email": "ada@clinic.example", "password": PASSWORD}
         )
         assert login.status_code == 200, login.text
-        created = await client.post(
-            "/api/visits", json={"scheduled_at": datetime.now(UTC).isoformat()}
-        )
-        body = created.json()
-        invite = body["invite_url"].split("#invite=")[1]
-        return body["visit"]["id"], invite, client.cookies["th_clinician"]
-
-
-async def _patient_sessions(server: Server, invite: str) -> list[str]:
-    cookies: list[str] = []
-    async with httpx.AsyncClient(base_url=server.base) as client:
-        for n in range(SESSIONS):
-            opened = await client.post(
-                "/api/patient/session", json={"invite": invite, "display_name": f"Jo {n}"}
+        for _ in range(count):
+            created = await client.post(
+                "/api/visits", json={"scheduled_at": datetime.now(UTC).isoformat()}
             )
-            if opened.status_code == 200:
-                cookies.append(opened.cookies["th_patient"])
-            client.cookies.clear()
-    return cookies
+            body = created.json()
+            visits.append((body["visit"]["id"], body["invite_url"].split("#invite=")[1]))
+        return visits, client.cookies["th_clinician"]
+
+
+async def _patient_session(server: Server, invite: str, name: str) -> str:
+    async with httpx.AsyncClient(base_url=server.base) as client:
+        opened = await client.post(
+            "/api/patient/session", json={"invite": invite, "display_name": name}
+        )
+        assert opened.status_code == 200, opened.text
+        return str(opened.cookies["th_patient"])
 
 
 def _socket(server: Server, visit_id: str, cookie: str) -> object:
@@ -184,17 +184,19 @@ async def _flood(server: Server, visit_id: str, cookie: str, until: float, tally
 @pytest.mark.slow
 @pytest.mark.asyncio
 async def test_a_waiting_room_flood_leaves_server_memory_where_it_was(server: Server) -> None:
-    visit_id, invite, clinician = await _open_visit(server)
-    cookies = await _patient_sessions(server, invite)
-    assert cookies, "no patient session could be opened"
+    visits, clinician = await _open_visits(server, SESSIONS)
+    patients = [
+        (visit_id, await _patient_session(server, invite, f"Jo {n}"))
+        for n, (visit_id, invite) in enumerate(visits)
+    ]
     # Warm up every path the flood takes once, so lazy imports and caches are in the base.
-    await _flood(server, visit_id, cookies[0], time.monotonic() + 2.0, Tally())
+    await _flood(server, *patients[0], time.monotonic() + 2.0, Tally())
     await asyncio.sleep(1.0)
     before = server.rss()
 
     tally = Tally()
     until = time.monotonic() + FLOOD_S
-    await asyncio.gather(*(_flood(server, visit_id, c, until, tally) for c in cookies))
+    await asyncio.gather(*(_flood(server, v, c, until, tally) for v, c in patients))
     await asyncio.sleep(2.0)  # every socket is closed; let the server settle
     after = server.rss()
     print(f"flood: {tally}, rss {before / 1e6:.1f} -> {after / 1e6:.1f} MB")  # noqa: T201
@@ -207,7 +209,7 @@ async def test_a_waiting_room_flood_leaves_server_memory_where_it_was(server: Se
         f"(from {before / 1e6:.0f} MB) after {sent_mb:.0f} MB of refused frames"
     )
     # The server still serves the visit: the clinician joins and sees a waiting patient.
-    async with _socket(server, visit_id, f"th_clinician={clinician}") as ws:  # type: ignore[attr-defined]
+    async with _socket(server, patients[0][0], f"th_clinician={clinician}") as ws:  # type: ignore[attr-defined]
         await ws.send(json.dumps({"type": "hello", "version": 1}))
         welcome = json.loads(await ws.recv())
         assert welcome["type"] == "welcome"
