@@ -21,9 +21,9 @@ DRAIN_TIMEOUT_S = 10.0
 class QueuedWriter(Generic[T]):
     name = "writer"
 
-    def __init__(self, log: logging.Logger) -> None:
+    def __init__(self, log: logging.Logger, *, bound: int = QUEUE_BOUND) -> None:
         self.log = log
-        self._queue: asyncio.Queue[T | None] = asyncio.Queue(QUEUE_BOUND)
+        self._queue: asyncio.Queue[T | None] = asyncio.Queue(bound)
         self._task: asyncio.Task[None] | None = None
         # Told of every item dropped from a full queue (the metrics count them).
         self.on_drop: Callable[[], None] | None = None
