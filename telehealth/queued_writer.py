@@ -53,9 +53,10 @@ class QueuedWriter(Generic[T]):
     async def stop(self) -> None:
         if self._task is None:
             return
-        await self._queue.put(None)
         try:
+            # Within the timeout too: a full queue behind a hung write has no room for the end.
             async with asyncio.timeout(DRAIN_TIMEOUT_S):
+                await self._queue.put(None)
                 await self._task
         except TimeoutError:
             self.log.error(

@@ -16,11 +16,14 @@ from signaling.hub import RoomHub
 from signaling.peers import PeerInfo
 from signaling.pubsub import create_backend
 from signaling.server_messages import MAX_CAPTION_CHARS, Caption
+from telehealth import queued_writer
 from telehealth.assistant.captions import CaptionRelay, FinalSegment
 from telehealth.assistant.transcript_sink import TranscriptWriter
 from telehealth.metrics import ServiceMetrics
+from telehealth.settings import Settings
 from telehealth.storage import Database
 from telehealth.storage.models import TranscriptSegment
+from tests.telehealth.api_client import running_app
 from tests.telehealth.transcripts.conftest import Clinic
 from voice.peer_events import Recognized
 from voice.recognition import EngineInfo, Final, Word
@@ -165,3 +168,37 @@ async def test_a_full_queue_drops_with_a_log_line_and_a_count(
     await relay(final("fifth line", 10.0))
     await writer.stop()
     assert (await stored_texts(clinic.database, clinic.consented))[-1] == "fifth line"
+
+
+@pytest.mark.asyncio
+async def test_the_app_runs_the_writer_in_its_lifespan_and_counts_its_drops(
+    settings: Settings,
+) -> None:
+    async with running_app(settings) as app:
+        services = app.state.services
+        writer = services.caption_sink
+        assert isinstance(writer, TranscriptWriter)
+        assert writer._task is not None and not writer._task.done()
+        assert writer.on_drop is not None
+        writer.on_drop()
+        count = services.metrics.registry.get_sample_value(
+            "telehealth_queue_dropped_total", {"queue": "transcript-writer"}
+        )
+        assert count == 1.0
+    assert writer._task.done()  # stopped (drained) with the app
+
+
+@pytest.mark.asyncio
+async def test_stopping_with_a_full_queue_behind_a_hung_write_ends_in_time(
+    clinic: Clinic, hub: CaptionHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queued_writer, "DRAIN_TIMEOUT_S", 0.2)
+    writer = SlowDatabaseWriter(clinic.database, bound=1)
+    writer.start()
+    relay = relay_for(hub, clinic.consented, writer)
+    await relay(final("first line", 1.0))
+    await writer.writing.wait()
+    await relay(final("second line", 3.0))  # the queue is full now
+    async with asyncio.timeout(2.0):
+        await writer.stop()  # the database never answers: given up after the drain timeout
+    assert await stored_texts(clinic.database, clinic.consented) == []
