@@ -185,13 +185,18 @@ class MediaStateChanged(_ServerMessage):
     video: bool
 
 
+# The longest caption text: what is shown live is what is stored (telehealth's transcript
+# store takes the same limit), so the two never differ.
+MAX_CAPTION_CHARS = 4000
+
+
 class Caption(_ServerMessage):
     """A live caption segment; partials are replaced by the final of the same segment_id."""
 
     type: Literal["caption"] = "caption"
     speaker: PeerId
     speaker_name: Annotated[str, StringConstraints(max_length=200)]
-    text: Annotated[str, StringConstraints(max_length=4000)]
+    text: Annotated[str, StringConstraints(max_length=MAX_CAPTION_CHARS)]
     final: bool
     segment_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     start_s: float

@@ -15,7 +15,7 @@ from telehealth.access_log import AccessLogMiddleware
 from telehealth.api import api_router
 from telehealth.api.validation_errors import install_validation_errors
 from telehealth.assistant.sessions import AssistantSessions
-from telehealth.assistant.transcript_sink import TranscriptSink
+from telehealth.assistant.transcript_sink import TranscriptWriter
 from telehealth.audit_context import AuditRequestContext
 from telehealth.auth.login_throttle import open_login_throttle
 from telehealth.auth.password_checks import PasswordChecks
@@ -56,6 +56,12 @@ async def open_services(
         stack.push_async_callback(database.close)
         await database.ping()
         await upgrade_database(database)
+        metrics = metrics or ServiceMetrics()
+        # Before the assistants: it stops after them, so their last finals are stored too.
+        transcripts = TranscriptWriter(database)
+        transcripts.on_drop = metrics.queue_drop_counter(transcripts.name)
+        transcripts.start()
+        stack.push_async_callback(transcripts.stop)
         secret_key = settings.resolved_secret_key()
         # A visit's log holds its room events (never captions); bounded in bytes and entries.
         # Entries that go to Redis are sealed with a subkey of the application key.
@@ -72,7 +78,6 @@ async def open_services(
         await speech.start()
         assistants = AssistantSessions(settings, speech)
         stack.push_async_callback(assistants.close)
-        metrics = metrics or ServiceMetrics()
         chat = ChatRecorder(database)
         chat.on_drop = metrics.queue_drop_counter(chat.name)
         chat.start()
@@ -106,7 +111,7 @@ async def open_services(
             hub=hub,
             speech=speech,
             assistants=assistants,
-            caption_sink=TranscriptSink(database),
+            caption_sink=transcripts,
             intake=intake,
             chat=chat,
             sign_in=SignInGuards(

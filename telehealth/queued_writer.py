@@ -21,9 +21,9 @@ DRAIN_TIMEOUT_S = 10.0
 class QueuedWriter(Generic[T]):
     name = "writer"
 
-    def __init__(self, log: logging.Logger) -> None:
+    def __init__(self, log: logging.Logger, *, bound: int = QUEUE_BOUND) -> None:
         self.log = log
-        self._queue: asyncio.Queue[T | None] = asyncio.Queue(QUEUE_BOUND)
+        self._queue: asyncio.Queue[T | None] = asyncio.Queue(bound)
         self._task: asyncio.Task[None] | None = None
         # Told of every item dropped from a full queue (the metrics count them).
         self.on_drop: Callable[[], None] | None = None
@@ -53,9 +53,10 @@ class QueuedWriter(Generic[T]):
     async def stop(self) -> None:
         if self._task is None:
             return
-        await self._queue.put(None)
         try:
+            # Within the timeout too: a full queue behind a hung write has no room for the end.
             async with asyncio.timeout(DRAIN_TIMEOUT_S):
+                await self._queue.put(None)
                 await self._task
         except TimeoutError:
             self.log.error(

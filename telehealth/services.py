@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from signaling.hub import RoomHub
 from signaling.pubsub import EventLog
-from telehealth.assistant.captions import SegmentSink
 from telehealth.assistant.sessions import AssistantSessions
+from telehealth.assistant.transcript_sink import TranscriptWriter
 from telehealth.auth.sign_in import SignInGuards
 from telehealth.intake_service.runtime import IntakeRuntime
 from telehealth.metrics import ServiceMetrics
@@ -27,7 +27,7 @@ class Services:
     hub: RoomHub
     speech: SpeechService
     assistants: AssistantSessions
-    caption_sink: SegmentSink
+    caption_sink: TranscriptWriter
     intake: IntakeRuntime
     chat: ChatRecorder
     sign_in: SignInGuards

@@ -102,7 +102,10 @@ async def offer(
         consumer = behaviour
     elif body.mode == "commands":
         behaviour = VoiceNavigator(
-            body.page, wake_phrase=services.settings.wake_phrase, preferences=preferences
+            body.page,
+            wake_phrase=services.settings.wake_phrase,
+            preferences=preferences,
+            visit_id=visit_id,
         )
         phrases = behaviour.phrases()
         consumer = behaviour

@@ -3,40 +3,55 @@
 Partials are throttled (they replace each other in place, so a few a second is enough);
 finals always go out. Captions are shown live only and never enter the visit's room log;
 finals are stored as the transcript when the patient consented (the sink decides).
+
+A final is normalized once (`caption_text`: snippet markers out, trimmed, at most
+`MAX_CAPTION_CHARS`) into a `FinalSegment`; the live caption and the stored segment are
+both made from it, so they hold the same text. The sink only queues the segment (a
+`QueuedWriter` stores it), so the peer's event dispatcher never waits on the database.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from signaling.hub import RoomHub
 from signaling.peers import PeerInfo
-from signaling.server_messages import Caption
+from signaling.server_messages import MAX_CAPTION_CHARS, Caption
+from telehealth.transcripts.store import clean_text
 from voice.peer_events import PeerEvent, Recognized
-from voice.recognition import EngineInfo, Final, Partial
+from voice.recognition import EngineInfo, Final, Partial, Word
 
 log = logging.getLogger("telehealth.captions")
 
 PARTIAL_INTERVAL_S = 0.5
 
 
+def caption_text(text: str) -> str:
+    """Recognized text as it is shown and stored: the one normalization of a caption."""
+    return clean_text(text, MAX_CAPTION_CHARS)
+
+
 @dataclass(frozen=True, slots=True)
 class FinalSegment:
-    """A final caption, with times relative to the start of the call."""
+    """A final caption, normalized (`text` is `caption_text`'s), with times relative to the
+    start of the call: what is shown live and what is stored."""
 
     visit_id: str
     speaker: PeerInfo
     segment_id: str
     start_s: float
     end_s: float
-    final: Final
+    text: str
+    words: tuple[Word, ...]
+    confidence: float
     engine: EngineInfo
 
 
-SegmentSink = Callable[[FinalSegment], Awaitable[None]]
+# Takes a segment to store without waiting (it queues it): the dispatcher calls it inline.
+SegmentSink = Callable[[FinalSegment], None]
 
 
 class CaptionRelay:
@@ -78,11 +93,11 @@ class CaptionRelay:
         recognized = event.event
         if isinstance(recognized, Partial):
             await self._partial(event, recognized)
-        elif isinstance(recognized, Final) and recognized.text.strip():
+        elif isinstance(recognized, Final):
             await self._final(event, recognized)
 
     async def _partial(self, event: Recognized, partial: Partial) -> None:
-        text = partial.text.strip()
+        text = caption_text(partial.text)
         if not text or text == self._last_partial_text:
             return
         if event.wall_time - self._last_partial < PARTIAL_INTERVAL_S:
@@ -93,26 +108,31 @@ class CaptionRelay:
         await self._publish(text, final=False, start_s=at, end_s=at)
 
     async def _final(self, event: Recognized, final: Final) -> None:
+        text = caption_text(final.text)
+        if not text:
+            return
         segment = FinalSegment(
             visit_id=self.visit_id,
             speaker=self.speaker,
             segment_id=self._segment_id(),
             start_s=self._call_time(event, final.start_s),
             end_s=self._call_time(event, final.end_s),
-            final=final,
+            text=text,
+            words=tuple(final.words),
+            confidence=final.confidence,
             engine=self.engine,
         )
         self._segment += 1
         self._last_partial_text = ""
         await self._publish(
-            final.text.strip(),
+            segment.text,
             final=True,
             start_s=segment.start_s,
             end_s=segment.end_s,
             segment_id=segment.segment_id,
         )
         if self.sink is not None:
-            await self.sink(segment)
+            self.sink(segment)  # queued, never awaited: the database may be slow
 
     async def _publish(
         self, text: str, *, final: bool, start_s: float, end_s: float, segment_id: str | None = None
@@ -120,7 +140,7 @@ class CaptionRelay:
         caption = Caption(
             speaker=self.speaker.peer_id,
             speaker_name=self.speaker.name,
-            text=text[:4000],
+            text=text,  # already caption_text's: within the message's limit
             final=final,
             segment_id=segment_id or self._segment_id(),
             start_s=round(start_s, 3),

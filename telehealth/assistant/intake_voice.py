@@ -4,10 +4,15 @@ Yes/no questions and confirmations are recognized against their phrase list; oth
 answers by dictation, parsed by the dialogue. Replies go through the same `IntakeSessions`
 as typed ones, so both paths give the same QuestionnaireResponse. Each turn is also sent on
 the data channel (`intake_turn`), so the page can show what is being asked.
+
+A reply that fails unexpectedly (the database is down) is not stored; the patient hears and
+reads (an `intake_turn` offering the keyboard) that they may say it again or use the form,
+and the next reply is taken as usual.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from telehealth.assistant.behaviour import QueuedBehaviour, heard_text
@@ -26,6 +31,7 @@ class VoiceIntake(QueuedBehaviour[str]):
     """An assistant peer's behaviour in intake mode: the replies, one at a time."""
 
     name = "intake-voice"
+    way_on = "Your last answer was not saved. Please say it again, or choose Type instead."
 
     def __init__(
         self,
@@ -34,9 +40,9 @@ class VoiceIntake(QueuedBehaviour[str]):
         *,
         preferences: VoicePreferences | None = None,
     ) -> None:
-        super().__init__(bound=QUEUE_BOUND, preferences=preferences)
+        super().__init__(bound=QUEUE_BOUND, preferences=preferences, visit_id=visit_id)
         self.sessions = sessions
-        self.visit_id = visit_id
+        self.visit_id: str = visit_id
         self.last_turn: Turn | None = None
 
     def accept(self, event: PeerEvent) -> str | None:
@@ -47,7 +53,12 @@ class VoiceIntake(QueuedBehaviour[str]):
         await self._present(await self.sessions.start(self.visit_id))
 
     async def handle(self, item: str) -> None:
-        if self.last_turn is not None and self.last_turn.done:
+        if self.last_turn is None:
+            # The opening failed (and the patient was told): whatever they say now starts
+            # the dialogue again, from its stored state.
+            await self.opened()
+            return
+        if self.last_turn.done:
             return
         try:
             turn = await self.sessions.reply(self.visit_id, item)
@@ -72,5 +83,26 @@ class VoiceIntake(QueuedBehaviour[str]):
         # phrase list holds, and the dialogue's parsers understand free wording.
         phrases = list(turn.phrases) if turn.expects == "yes_no" and turn.phrases else None
         peer.set_phrases(phrases)
-        peer.send_message({"type": "intake_turn", **turn.to_dict()})
+        self._send_turn(turn)
         await self.say(turn.prompt)
+
+    def show_trouble(self, text: str) -> None:
+        # The page shows every turn's prompt in its role="status" line, and its "Type
+        # instead" button when the turn offers the keyboard: the same question, still open.
+        turn = self.last_turn or Turn(
+            prompt=text,
+            stage="question",
+            link_id=None,
+            expects="free_text",
+            phrases=(),
+            new_flags=(),
+            flags=(),
+            offer_keyboard=True,
+            done=False,
+        )
+        self._send_turn(dataclasses.replace(turn, prompt=text, new_flags=(), offer_keyboard=True))
+
+    def _send_turn(self, turn: Turn) -> None:
+        peer = self.peer
+        if peer is not None and not peer.closed:
+            peer.send_message({"type": "intake_turn", **turn.to_dict()})

@@ -64,6 +64,7 @@ class VoiceNavigator(QueuedBehaviour[ClientMessage | str]):
     person's utterances, in order."""
 
     name = "voice-navigator"
+    way_on = "Please say that again, or carry on with the keyboard."
 
     def __init__(
         self,
@@ -72,8 +73,9 @@ class VoiceNavigator(QueuedBehaviour[ClientMessage | str]):
         wake_phrase: str = "assistant",
         preferences: VoicePreferences | None = None,
         clock: Callable[[], float] = time.monotonic,
+        visit_id: str | None = None,
     ) -> None:
-        super().__init__(bound=QUEUE_BOUND, preferences=preferences)
+        super().__init__(bound=QUEUE_BOUND, preferences=preferences, visit_id=visit_id)
         self.matcher = CommandMatcher(page, wake_phrase=wake_phrase)
         self.question: Question | None = None
         self.last_said = ""
@@ -98,7 +100,11 @@ class VoiceNavigator(QueuedBehaviour[ClientMessage | str]):
                 await self._on_heard(item)
         except VoiceError as error:  # speech failed for one event; the next may work
             log.warning("voice navigation could not speak: %s", type(error).__name__)
-        self._update_phrases()
+        finally:  # also after an unexpected error (the worker's guard tells the person)
+            self._update_phrases()
+
+    def show_trouble(self, text: str) -> None:
+        self._send({"type": "hint", "text": text})
 
     def _update_phrases(self) -> None:
         peer = self.peer

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from signaling.server_messages import MAX_CAPTION_CHARS
 from telehealth.storage import Database
 from telehealth.storage.models import ChatMessage, TranscriptSegment, Visit, utcnow
 from telehealth.transcripts.consent import has_transcript_consent
@@ -24,7 +25,8 @@ from voice.recognition import Word
 
 log = logging.getLogger("telehealth.transcripts")
 
-MAX_SEGMENT_CHARS = 20_000
+# A stored segment is a final caption: the same limit, so live and stored text are the same.
+MAX_SEGMENT_CHARS = MAX_CAPTION_CHARS
 MAX_CHAT_CHARS = 4_000
 MAX_WORDS = 2_000
 MAX_NAME_CHARS = 200
@@ -37,10 +39,13 @@ WordLike = Word | Mapping[str, Any]
 
 
 def clean_text(text: str, limit: int) -> str:
-    """Text as stored: snippet markers removed, outer whitespace trimmed, length bounded."""
+    """Text as stored: snippet markers removed, outer whitespace trimmed, length bounded.
+
+    Cleaning cleaned text changes nothing (a cut never leaves a trailing space), so a caption
+    cleaned for display is stored exactly as shown."""
     for marker in SNIPPET_MARKERS:
         text = text.replace(marker, "")
-    return text.strip()[:limit]
+    return text.strip()[:limit].rstrip()
 
 
 def _seconds(value: float, what: str) -> float:

@@ -19,7 +19,7 @@ from telehealth.storage import Database
 from telehealth.transcripts.store import store_final_segment
 from tests.conftest import make_settings
 from tests.telehealth.live_server import free_port, live_server
-from voice.recognition import EngineInfo, Final
+from voice.recognition import EngineInfo
 
 PASSWORD = "a long enough passphrase"
 # What would be PHI in a real call: the patient's words, their correction, their name.
@@ -122,15 +122,17 @@ async def test_failed_transcript_writes_leave_no_phi_on_stderr(
             assert segment_id is not None
 
             await refuse_transcript_writes(database)
-            # A background write (a final caption) fails...
-            await app.state.services.caption_sink(
+            # A background write (a final caption, queued for the transcript writer) fails...
+            app.state.services.caption_sink(
                 FinalSegment(
                     visit_id=visit_id,
                     speaker=PeerInfo(peer_id="p-1", role="patient", name=PATIENT_NAME),
                     segment_id="s-1",
                     start_s=3.0,
                     end_s=4.0,
-                    final=Final(text=SPOKEN, start_s=3.0, end_s=4.0),
+                    text=SPOKEN,
+                    words=(),
+                    confidence=1.0,
                     engine=EngineInfo("whisper", "whisper-tiny.en", "en", "/models/x", 16000),
                 )
             )
@@ -143,7 +145,8 @@ async def test_failed_transcript_writes_leave_no_phi_on_stderr(
 
     stderr = capfd.readouterr().err
     # Both failures were logged, with their type and the visit, so an operator can act...
-    assert "storing a caption segment failed" in stderr
+    # (the writer drained its queue when the server stopped)
+    assert "transcript-writer failed to store an item" in stderr
     assert "Exception in ASGI application" in stderr
     assert visit_id in stderr
     assert "Error" in stderr  # the exception's type, e.g. sqlalchemy.exc.IntegrityError

@@ -19,12 +19,14 @@ import pytest_asyncio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from telehealth.assistant.behaviour import TROUBLE
 from tests.telehealth.intake_app.sample import (
     FORM_ANSWERS,
     SPOKEN,
     answers_by_link_id,
     without_identity,
 )
+from tests.telehealth.intake_app.test_voice_intake_guard import failing_intake_storage
 from tests.telehealth.test_websocket import Clinic, speech_clinic
 from voice.peer_speech import SpeechTrack, to_webrtc_audio
 
@@ -158,3 +160,62 @@ async def test_voice_intake_equals_the_form(clinic: Clinic, tmp_path: Path) -> N
         by_form = (await c.get(f"/api/visits/{form_visit}/intake")).json()
     assert by_voice["status"] == "completed"
     assert without_identity(by_voice) == without_identity(by_form)
+
+
+@pytest.mark.asyncio
+async def test_a_database_failure_mid_intake_is_told_and_the_next_answer_works(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    ada = await clinic.login("ada@clinic.example")
+    visit_id, invite = await clinic.new_visit(ada)
+    patient = await clinic.patient(invite)
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    mouth = SpeechTrack()
+    pc.addTrack(mouth)
+    channel = pc.createDataChannel("assistant")
+    turns: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    spoken: asyncio.Queue[str] = asyncio.Queue()
+
+    @channel.on("message")
+    def on_message(message: str) -> None:
+        payload = json.loads(message)
+        if payload["type"] == "intake_turn":
+            turns.put_nowait(payload)
+        elif payload["type"] == "spoken":
+            spoken.put_nowait(payload["text"])
+
+    async def heard_in_full(text: str) -> None:
+        while await spoken.get() != text:
+            pass
+
+    def answer(words: str) -> None:
+        mouth.fill(mouth.reserve(words, interrupt=True), synthesize(words, tmp_path))
+
+    await pc.setLocalDescription(await pc.createOffer())
+    async with httpx.AsyncClient(base_url=clinic.base, cookies={"th_patient": patient}) as c:
+        response = await c.post(
+            f"/api/assistant/{visit_id}/offer",
+            json={"sdp": pc.localDescription.sdp, "type": "offer", "mode": "intake"},
+            timeout=30,
+        )
+    assert response.status_code == 200, response.text
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=response.json()["sdp"], type="answer"))
+    try:
+        async with asyncio.timeout(180):
+            first = await turns.get()
+            assert first["linkId"] == "reason" and first["stage"] == "question"
+            await heard_in_full(first["prompt"])
+            async with failing_intake_storage(clinic.app.state.services.database):
+                answer("I have a sore throat")
+                trouble = await turns.get()
+                # The page's status line says so, the keyboard is offered, and it is spoken.
+                assert trouble["prompt"].startswith(TROUBLE)
+                assert "say it again" in trouble["prompt"]
+                assert trouble["offerKeyboard"] is True and trouble["linkId"] == "reason"
+                await heard_in_full(trouble["prompt"])
+            answer("I have a sore throat")
+            confirm = await turns.get()
+            assert confirm["stage"] == "confirm" and confirm["linkId"] == "reason"
+            await heard_in_full(confirm["prompt"])
+    finally:
+        await pc.close()
