@@ -3,7 +3,8 @@
 Yes/no questions and confirmations are recognized against their phrase list; other
 answers by dictation, parsed by the dialogue. Replies go through the same `IntakeSessions`
 as typed ones, so both paths give the same QuestionnaireResponse. Each turn is also sent on
-the data channel (`intake_turn`), so the page can show what is being asked.
+the data channel (`intake_turn`, `telehealth.assistant.channel_messages`), so the page can
+show what is being asked.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from telehealth.assistant.behaviour import QueuedBehaviour, heard_text
+from telehealth.assistant.channel_messages import IntakeTurnMessage
 from telehealth.intake import Turn
 from telehealth.intake_service.errors import IntakeServiceError
 from telehealth.intake_service.sessions import IntakeSessions
@@ -72,5 +74,5 @@ class VoiceIntake(QueuedBehaviour[str]):
         # phrase list holds, and the dialogue's parsers understand free wording.
         phrases = list(turn.phrases) if turn.expects == "yes_no" and turn.phrases else None
         peer.set_phrases(phrases)
-        peer.send_message({"type": "intake_turn", **turn.to_dict()})
+        peer.send_message(IntakeTurnMessage.of(turn))
         await self.say(turn.prompt)
