@@ -74,6 +74,11 @@ async def answer_by_voice(base: str, patient: str, visit_id: str, folder: Path) 
     heard: list[str] = []
     finished: asyncio.Queue[str] = asyncio.Queue()
 
+    @channel.on("open")
+    def on_open() -> None:  # the test listens like a page that shows what was heard
+        events = ["final", "not_understood", "spoken"]
+        channel.send(json.dumps({"type": "subscribe", "events": events}))
+
     @channel.on("message")
     def on_message(message: str) -> None:
         payload = json.loads(message)
@@ -106,7 +111,7 @@ async def answer_by_voice(base: str, patient: str, visit_id: str, folder: Path) 
                 prompts.append(turn["prompt"])
                 if turn["done"]:
                     break
-                stage, link_id = turn["stage"], turn["linkId"]
+                stage, link_id = turn["stage"], turn["link_id"]
                 if stage == "question":
                     reply, expected = SPOKEN[link_id]
                 elif stage == "confirm":
