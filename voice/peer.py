@@ -358,7 +358,8 @@ class AssistantPeer:
 
     def _emit(self, event: PeerEvent) -> None:
         """Send `event` to the browser and the app without ever blocking the caller."""
-        message = event_channel_message(event)
+        # Most pages subscribe to nothing: then no message is even built.
+        message = event_channel_message(event) if self.subscription.events else None
         if message is not None and self.subscription.wants(message.type):
             self._channel.send(message.to_json())
         consumer = self._consumer

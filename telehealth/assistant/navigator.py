@@ -18,13 +18,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from telehealth.assistant.behaviour import QueuedBehaviour, heard_text
 from telehealth.assistant.channel_messages import (
     AnswerMessage,
     AskMessage,
     CommandMessage,
+    Expects,
     HintMessage,
     ListeningMessage,
     PageMessage,
@@ -50,7 +50,6 @@ log = logging.getLogger("telehealth.navigation.voice")
 
 QUEUE_BOUND = 32
 MAX_SAY_CHARS = 600
-Expects = Literal["yes_no", "name", "text"]
 YES_OR_NO_HINT = "Please say yes or no."
 NAME_HINT = "Sorry, I did not catch a name. Please say your name again."
 # The symptom dialogue answers these itself on the intake page (it has its own help).
