@@ -303,6 +303,10 @@ async def connect_microphone(
     pc.addTrack(microphone)
     channel = pc.createDataChannel("assistant")
 
+    @channel.on("open")
+    def on_open() -> None:  # the speaker's own finals and drops; pages ask for none
+        channel.send(json.dumps({"type": "subscribe", "events": ["final", "audio_dropped"]}))
+
     @channel.on("message")
     def on_message(message: str | bytes) -> None:
         event = json.loads(message)

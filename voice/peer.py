@@ -3,9 +3,12 @@
 The participant's browser offers a connection with its microphone and an "assistant" data
 channel; `AssistantPeer.accept_offer` answers (after ICE gathering, no trickle). Then:
 - the microphone audio is recognized (`voice.peer_pump`) and every event goes to the app
-  (`on_event`) and, as JSON, to the browser on the data channel (`voice.peer_events`);
+  (`on_event`) and, as JSON, to the browser on the data channel when the page subscribed
+  to it (`voice.peer_events`, `voice.peer_subscription`);
 - `say()` speaks on an outgoing audio track (`voice.peer_speech`);
-- JSON objects the browser sends on the data channel reach the app as `ClientMessage`s.
+- the page's messages are parsed strictly (`voice.peer_messages`): `subscribe` is the
+  peer's own, the app's `client_messages` reach it as `ClientMessage`s, and anything else
+  gets an `error` reply on the channel.
 Everything is closed when the connection fails or closes, or on `close()`.
 
 aiortc's camelCase stays inside this adapter; the API is snake_case.
@@ -14,10 +17,8 @@ aiortc's camelCase stays inside this adapter; the API is snake_case.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from aiortc import (
     RTCConfiguration,
@@ -31,13 +32,22 @@ from voice.errors import VoiceError
 from voice.peer_channel import EventChannel
 from voice.peer_events import (
     AssistantPeerError,
+    ClientMessage,
     PeerClosed,
     PeerEvent,
-    event_message,
-    parse_client_message,
+    event_channel_message,
+)
+from voice.peer_messages import (
+    PEER_CLIENT_MESSAGES,
+    ChannelMessage,
+    EventType,
+    MessageRefused,
+    Subscribe,
+    parse_channel_message,
 )
 from voice.peer_pump import AudioPump, RecognizerFactory
 from voice.peer_speech import SpeechTrack, to_webrtc_audio
+from voice.peer_subscription import EventSubscription
 from voice.peer_tasks import TASK_PREFIX, cancel_and_wait, spawn
 from voice.recognition import SpeechEngine
 from voice.tts import SpeechSynthesizer
@@ -62,8 +72,10 @@ class AssistantPeer:
     `on_event` is an async callback (called in order, one at a time, each within
     `consumer_timeout_s`) or an `asyncio.Queue` (put without waiting; a full queue loses the
     event). The data channel is the one the browser creates with label `channel_label`, or,
-    with `channel_id`, a negotiated channel both sides create with that id. A connection not
-    established within `connect_timeout_s` of the answer is closed.
+    with `channel_id`, a negotiated channel both sides create with that id. The page may send
+    `subscribe` and the models of `client_messages` (by type); events go to it as in
+    `subscribed` until it subscribes itself. A connection not established within
+    `connect_timeout_s` of the answer is closed.
     """
 
     def __init__(
@@ -76,6 +88,8 @@ class AssistantPeer:
         on_event: EventConsumer | asyncio.Queue[PeerEvent] | None = None,
         channel_label: str = "assistant",
         channel_id: int | None = None,
+        client_messages: Mapping[str, type[ChannelMessage]] | None = None,
+        subscribed: Iterable[EventType] = (),
         max_backlog_s: float = 3.0,
         chunk_ms: int = DEFAULT_CHUNK_MS,
         answer_timeout_s: float = 10.0,
@@ -106,6 +120,8 @@ class AssistantPeer:
         self._speech = SpeechTrack(on_event=self._emit, max_prompts=max_prompts)
         self._pc: RTCPeerConnection | None = None
         self._channel = EventChannel(on_message=self._on_client_message)
+        self._accepted = {**(client_messages or {}), **PEER_CLIENT_MESSAGES}
+        self.subscription = EventSubscription(subscribed)
         self.client_messages_refused = 0
         self._connected = asyncio.Event()
         self._connect_timeout_s = connect_timeout_s
@@ -329,20 +345,10 @@ class AssistantPeer:
             raise
         return self._speech.fill(prompt, samples)
 
-    def send_message(self, payload: dict[str, Any]) -> bool:
-        """Send an app message (a JSON object with a string `type`) on the data channel.
-
-        Returns False, sending nothing, for a payload that is not finite JSON; a message made
-        before the channel opens is kept (bounded) and sent when it opens.
-        """
-        if not isinstance(payload.get("type"), str):
-            raise AssistantPeerError("app messages need a string 'type'")
-        try:
-            text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        except (TypeError, ValueError):
-            return False
-        self._channel.send(text)
-        return True
+    def send_message(self, message: ChannelMessage) -> None:
+        """Send an app message on the data channel; one made before the channel opens is kept
+        (bounded) and sent when it opens."""
+        self._channel.send(message.to_json())
 
     def stop_speaking(self) -> None:
         """Cut the prompt playing and drop the queued ones (e.g. the user started talking)."""
@@ -352,9 +358,10 @@ class AssistantPeer:
 
     def _emit(self, event: PeerEvent) -> None:
         """Send `event` to the browser and the app without ever blocking the caller."""
-        message = event_message(event)
-        if message is not None:
-            self._channel.send(message)
+        # Most pages subscribe to nothing: then no message is even built.
+        message = event_channel_message(event) if self.subscription.events else None
+        if message is not None and self.subscription.wants(message.type):
+            self._channel.send(message.to_json())
         consumer = self._consumer
         if consumer is None:
             return
@@ -392,14 +399,32 @@ class AssistantPeer:
         await cancel_and_wait(task)
 
     def _on_client_message(self, data: object) -> None:
-        message = parse_client_message(data)
-        if message is None:
-            self.client_messages_refused += 1
-            if self.client_messages_refused == 1:
-                logger.warning("a data-channel message from the browser was not an app message")
+        try:
+            message = parse_channel_message(data, self._accepted)
+        except MessageRefused as refused:
+            self._refuse(refused)
             return
+        if self._closing:
+            return
+        if isinstance(message, Subscribe):
+            self.subscription.replace(message.events)
+        else:
+            self._emit(ClientMessage(message))
+
+    def _refuse(self, refused: MessageRefused) -> None:
+        """Tell the page what was wrong; log the kind of refusal, never the content."""
+        self.client_messages_refused += 1
+        if self.client_messages_refused == 1 or self.client_messages_refused % 100 == 0:
+            logger.warning(
+                "a data-channel message from the page was refused",
+                extra={
+                    "code": refused.error.code,
+                    "message_type": refused.known_type,
+                    "refused": self.client_messages_refused,
+                },
+            )
         if not self._closing:
-            self._emit(message)
+            self._channel.send(refused.error.to_json())
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         if channel.label == self._channel_label and self._channel_id is None:

@@ -1,18 +1,28 @@
 """What the assistant peer reports: typed events for the app, JSON messages for the browser.
 
 The app gets `PeerEvent`s (through a callback or a queue); the participant's browser gets
-the same events as JSON text on the "assistant" data channel. `event_message` is the only
-place that turns an event into that JSON, so the wire format is defined here.
+the same events as JSON text on the "assistant" data channel when it subscribed to them.
+`event_channel_message` is the only place that turns an event into a message; the messages
+themselves are defined in `voice.peer_messages`.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
-from typing import Any
+
+from pydantic import ValidationError
 
 from voice.errors import VoiceError
+from voice.peer_messages import (
+    AudioDroppedEvent,
+    ChannelMessage,
+    FinalEvent,
+    NotUnderstoodEvent,
+    PartialEvent,
+    SpeakingEvent,
+    SpokenEvent,
+    WordTiming,
+)
 from voice.recognition import Final, Partial, RecognitionEvent, Word
 
 __all__ = [
@@ -24,6 +34,7 @@ __all__ = [
     "Recognized",
     "SpeechFinished",
     "SpeechStarted",
+    "event_channel_message",
     "event_message",
 ]
 
@@ -82,31 +93,14 @@ class PeerClosed:
 
 @dataclass(frozen=True, slots=True)
 class ClientMessage:
-    """A JSON object with a string `type` that the browser sent on the data channel."""
+    """A message the page sent on the data channel, parsed with the model of its `type`
+    (one of the app's `client_messages`, see `voice.peer_messages`)."""
 
-    type: str
-    payload: dict[str, Any]
+    message: ChannelMessage
 
-
-# Browser messages are small commands ("page", "say", "ask"); anything longer is refused.
-MAX_CLIENT_MESSAGE_CHARS = 4096
-
-
-def parse_client_message(data: object) -> ClientMessage | None:
-    """`data` received on the data channel as a `ClientMessage`, or None when it is not one
-    (bytes, too long, not JSON, not an object with a non-empty string `type`)."""
-    if not isinstance(data, str) or len(data) > MAX_CLIENT_MESSAGE_CHARS:
-        return None
-    try:
-        payload = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(payload, dict):
-        return None
-    kind = payload.get("type")
-    if not isinstance(kind, str) or not kind:
-        return None
-    return ClientMessage(kind, payload)
+    @property
+    def type(self) -> str:
+        return self.message.type
 
 
 PeerEvent = Recognized | AudioDropped | SpeechStarted | SpeechFinished | ClientMessage | PeerClosed
@@ -116,70 +110,58 @@ def _seconds(value: float) -> float:
     return round(value, 3)
 
 
-def _word(word: Word) -> dict[str, Any]:
-    return {
-        "text": word.text,
-        "start_s": _seconds(word.start_s),
-        "end_s": _seconds(word.end_s),
-        "confidence": round(word.confidence, 3),
-    }
+def _word(word: Word) -> WordTiming:
+    return WordTiming(
+        text=word.text,
+        start_s=_seconds(word.start_s),
+        end_s=_seconds(word.end_s),
+        confidence=round(word.confidence, 3),
+    )
 
 
-def _recognition_payload(event: RecognitionEvent) -> dict[str, Any]:
+def _recognition_message(event: RecognitionEvent) -> ChannelMessage:
     if isinstance(event, Partial):
-        return {"type": "partial", "text": event.text}
+        return PartialEvent(text=event.text)
     if isinstance(event, Final):
-        return {
-            "type": "final",
-            "text": event.text,
-            "start_s": _seconds(event.start_s),
-            "end_s": _seconds(event.end_s),
-            "confidence": round(event.confidence, 3),
-            "words": [_word(word) for word in event.words],
-        }
-    return {
-        "type": "not_understood",
-        "heard": event.heard,
-        "start_s": _seconds(event.start_s),
-        "end_s": _seconds(event.end_s),
-    }
+        return FinalEvent(
+            text=event.text,
+            start_s=_seconds(event.start_s),
+            end_s=_seconds(event.end_s),
+            confidence=round(event.confidence, 3),
+            words=[_word(word) for word in event.words],
+        )
+    return NotUnderstoodEvent(
+        heard=event.heard, start_s=_seconds(event.start_s), end_s=_seconds(event.end_s)
+    )
 
 
-def _payload(event: PeerEvent) -> dict[str, Any] | None:
+def _message(event: PeerEvent) -> ChannelMessage | None:
     if isinstance(event, Recognized):
-        return _recognition_payload(event.event)
+        return _recognition_message(event.event)
     if isinstance(event, AudioDropped):
-        return {
-            "type": "audio_dropped",
-            "seconds": _seconds(event.seconds),
-            "total_s": _seconds(event.total_s),
-        }
+        return AudioDroppedEvent(seconds=_seconds(event.seconds), total_s=_seconds(event.total_s))
     if isinstance(event, SpeechStarted):
-        return {"type": "speaking", "text": event.text}
+        return SpeakingEvent(text=event.text)
     if isinstance(event, SpeechFinished):
-        return {"type": "spoken", "text": event.text, "interrupted": event.interrupted}
+        return SpokenEvent(text=event.text, interrupted=event.interrupted)
     return None  # PeerClosed: the channel is going away; ClientMessage: the browser sent it
 
 
-def _finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_finite(item) for item in value.values())
-    if isinstance(value, list):
-        return all(_finite(item) for item in value)
-    return True
+def event_channel_message(event: PeerEvent) -> ChannelMessage | None:
+    """The data-channel message for `event`, or None when it has none (or a number in it is
+    NaN or infinite: JSON has no such numbers)."""
+    try:
+        return _message(event)
+    except ValidationError:
+        return None
 
 
 def event_message(event: PeerEvent) -> str | None:
     """The data-channel JSON text for `event`, or None when it has none to send.
 
-    Messages: `partial {text}`, `final {text, start_s, end_s, confidence, words}`,
-    `not_understood {heard, start_s, end_s}`, `audio_dropped {seconds, total_s}`,
-    `speaking {text}`, `spoken {text, interrupted}`. A message with a NaN or infinite number
-    is not sent (JSON has no such numbers).
+    Messages (models in `voice.peer_messages`): `partial {text}`, `final {text, start_s,
+    end_s, confidence, words}`, `not_understood {heard, start_s, end_s}`, `audio_dropped
+    {seconds, total_s}`, `speaking {text}`, `spoken {text, interrupted}`.
     """
-    payload = _payload(event)
-    if payload is None or not _finite(payload):
-        return None
-    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    message = event_channel_message(event)
+    return None if message is None else message.to_json()

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from signaling.peers import PeerInfo
 from telehealth.assistant.captions import CaptionRelay
+from telehealth.assistant.channel_messages import NAVIGATOR_MESSAGES
 from telehealth.assistant.intake_voice import VoiceIntake
 from telehealth.assistant.navigator import VoiceNavigator
 from telehealth.assistant.sessions import AssistantKey, EventConsumer, TooManyAssistants
@@ -127,6 +128,7 @@ async def offer(
             offer_sdp=body.sdp,
             phrases=phrases,
             consumer=consumer,
+            client_messages=NAVIGATOR_MESSAGES if body.mode == "commands" else None,
         )
     except TooManyAssistants as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None

@@ -23,6 +23,7 @@ class ActionOut(BaseModel):
     confirm: str | None
     confirmation_answer: bool
     opposite: str | None
+    performed_by_assistant: bool  # the voice assistant does it (the page only shows it)
 
 
 class PageOut(BaseModel):

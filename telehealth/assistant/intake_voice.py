@@ -3,7 +3,8 @@
 Yes/no questions and confirmations are recognized against their phrase list; other
 answers by dictation, parsed by the dialogue. Replies go through the same `IntakeSessions`
 as typed ones, so both paths give the same QuestionnaireResponse. Each turn is also sent on
-the data channel (`intake_turn`), so the page can show what is being asked.
+the data channel (`intake_turn`, `telehealth.assistant.channel_messages`), so the page can
+show what is being asked.
 
 A reply that fails unexpectedly (the database is down) is not stored; the patient hears and
 reads (an `intake_turn` offering the keyboard) that they may say it again or use the form,
@@ -16,6 +17,7 @@ import dataclasses
 import logging
 
 from telehealth.assistant.behaviour import QueuedBehaviour, heard_text
+from telehealth.assistant.channel_messages import IntakeTurnMessage
 from telehealth.intake import Turn
 from telehealth.intake_service.errors import IntakeServiceError
 from telehealth.intake_service.sessions import IntakeSessions
@@ -105,4 +107,4 @@ class VoiceIntake(QueuedBehaviour[str]):
     def _send_turn(self, turn: Turn) -> None:
         peer = self.peer
         if peer is not None and not peer.closed:
-            peer.send_message({"type": "intake_turn", **turn.to_dict()})
+            peer.send_message(IntakeTurnMessage.of(turn))

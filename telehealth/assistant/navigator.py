@@ -5,14 +5,11 @@ phrase list (`CommandMatcher`), speaks in the person's voice preferences, and te
 which action to perform. The page performs it with the same handler as the button and the
 shortcut (`web/js/actions.js`) and speaks the outcome back through `say`.
 
-Data-channel messages from the page (`ClientMessage`):
-- `page {page, in_call?, say?}`: the person is now on `page` (a registry page); say `say`.
-- `say {text, interrupt?}`: speak an announcement of the page (queued unless `interrupt`).
-- `ask {id, expects, prompt}`: speak `prompt`; the next reply is the answer to question `id`
-  (`expects`: "yes_no", "name" or "text"). Commands said exactly still work meanwhile.
-- `perform {action}`: a voice action done by key or click (faster, stop listening, ...).
-To the page: `command {action, outcome, heard, said}`, `answer {id, value, heard}`,
-`voice_preferences {rate_wpm, volume}`, `listening {listening}`, `hint {text}`.
+Data-channel messages (typed in `telehealth.assistant.channel_messages`, parsed by the peer):
+from the page `page`, `say`, `ask` (the next reply answers the question; commands said
+exactly still work meanwhile) and `perform` (an assistant action done by key or click); to
+the page `command`, `answer`, `voice_preferences`, `listening` and `hint`. The actions the
+assistant carries out itself are the registry's `performed_by_assistant` ones.
 """
 
 from __future__ import annotations
@@ -21,36 +18,45 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
 
 from telehealth.assistant.behaviour import QueuedBehaviour, heard_text
+from telehealth.assistant.channel_messages import (
+    AnswerMessage,
+    AskMessage,
+    CommandMessage,
+    Expects,
+    HintMessage,
+    ListeningMessage,
+    PageMessage,
+    PerformMessage,
+    SayMessage,
+    VoicePreferencesMessage,
+)
 from telehealth.navigation import (
-    PAGES,
     CommandMatch,
     CommandMatcher,
     NotUnderstoodCommand,
     VoicePreferences,
     apply_preference,
 )
+from telehealth.navigation.actions import ASSISTANT_ACTIONS
 from telehealth.navigation.answers import spoken_name, yes_or_no
 from telehealth.navigation.preferences import PREFERENCE_ACTIONS
 from voice.errors import VoiceError
 from voice.peer_events import ClientMessage, PeerEvent
+from voice.peer_messages import ChannelMessage
 
 log = logging.getLogger("telehealth.navigation.voice")
 
 QUEUE_BOUND = 32
 MAX_SAY_CHARS = 600
-Expects = Literal["yes_no", "name", "text"]
-EXPECTS: tuple[Expects, ...] = ("yes_no", "name", "text")
 YES_OR_NO_HINT = "Please say yes or no."
 NAME_HINT = "Sorry, I did not catch a name. Please say your name again."
 # The symptom dialogue answers these itself on the intake page (it has its own help).
 DIALOGUE_ACTIONS = frozenset({"help", "repeat"})
-# Actions the navigator carries out itself; the page only shows that they happened.
-SPOKEN_ACTIONS = frozenset(
-    {"help", "where_am_i", "repeat", "stop_listening", "start_listening", *PREFERENCE_ACTIONS}
-)
+# Actions the navigator carries out itself (the registry says which); the page only shows
+# that they happened.
+SPOKEN_ACTIONS = ASSISTANT_ACTIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +110,7 @@ class VoiceNavigator(QueuedBehaviour[ClientMessage | str]):
             self._update_phrases()
 
     def show_trouble(self, text: str) -> None:
-        self._send({"type": "hint", "text": text})
+        self._send(HintMessage(text=text, heard=""))
 
     def _update_phrases(self) -> None:
         peer = self.peer
@@ -112,9 +118,9 @@ class VoiceNavigator(QueuedBehaviour[ClientMessage | str]):
         if peer is not None and not peer.closed and peer.phrases != wanted:
             peer.set_phrases(wanted)
 
-    def _send(self, payload: dict[str, Any]) -> None:
+    def _send(self, message: ChannelMessage) -> None:
         if self.peer is not None and not self.peer.closed:
-            self.peer.send_message(payload)
+            self.peer.send_message(message)
 
     async def say(self, text: str, *, interrupt: bool = True, remember: bool = True) -> None:
         """Speak `text`; `remember` it for "repeat"."""
@@ -124,31 +130,20 @@ class VoiceNavigator(QueuedBehaviour[ClientMessage | str]):
 
     # -- from the page ---------------------------------------------------------------------
 
-    async def _on_message(self, message: ClientMessage) -> None:
-        payload = message.payload
-        if message.type == "page":
-            page = payload.get("page")
-            in_call = payload.get("in_call")
-            if page not in PAGES or not isinstance(in_call, bool | None):
-                log.warning("voice navigation: the page sent an unknown page")
-                return
-            self.matcher.move_to(page, in_call)
+    async def _on_message(self, received: ClientMessage) -> None:
+        # The peer parsed it with one of NAVIGATOR_MESSAGES and refused anything else.
+        message = received.message
+        if isinstance(message, PageMessage):
+            self.matcher.move_to(message.page, message.in_call)
             self.question = None
-            await self.say(_text(payload.get("say")))
-        elif message.type == "say":
-            await self.say(_text(payload.get("text")), interrupt=payload.get("interrupt") is True)
-        elif message.type == "ask":
-            question_id, expects = payload.get("id"), payload.get("expects")
-            prompt = _text(payload.get("prompt"))
-            if not isinstance(question_id, str) or expects not in EXPECTS or not prompt:
-                log.warning("voice navigation: the page sent a malformed question")
-                return
-            self.question = Question(question_id[:64], expects)
-            await self.say(prompt)
-        elif message.type == "perform":
-            action = payload.get("action")
-            if action in SPOKEN_ACTIONS:
-                await self._perform(self.matcher.pressed(str(action)), spoken=False)
+            await self.say(_text(message.say))
+        elif isinstance(message, SayMessage):
+            await self.say(_text(message.text), interrupt=message.interrupt)
+        elif isinstance(message, AskMessage):
+            self.question = Question(message.id, message.expects)
+            await self.say(_text(message.prompt))
+        elif isinstance(message, PerformMessage) and message.action in SPOKEN_ACTIONS:
+            await self._perform(self.matcher.pressed(message.action), spoken=False)
 
     # -- from the microphone ---------------------------------------------------------------
 
@@ -161,7 +156,7 @@ class VoiceNavigator(QueuedBehaviour[ClientMessage | str]):
             await self._perform(result, spoken=True)
         elif isinstance(result, NotUnderstoodCommand):
             hint = YES_OR_NO_HINT if question is not None else result.hint
-            self._send({"type": "hint", "text": hint, "heard": text})
+            self._send(HintMessage(text=hint, heard=text))
             await self.say(hint, remember=False)
 
     async def _answer(self, question: Question, text: str) -> bool:
@@ -182,7 +177,7 @@ class VoiceNavigator(QueuedBehaviour[ClientMessage | str]):
         else:
             value = text.strip()
         self.question = None
-        self._send({"type": "answer", "id": question.id, "value": value, "heard": text})
+        self._send(AnswerMessage(id=question.id, value=value, heard=text))
         return True
 
     async def _perform(self, match: CommandMatch, *, spoken: bool) -> None:
@@ -194,29 +189,23 @@ class VoiceNavigator(QueuedBehaviour[ClientMessage | str]):
             change = apply_preference(self.preferences, action)
             self.preferences = change.preferences
             self._send(
-                {
-                    "type": "voice_preferences",
-                    "rate_wpm": self.preferences.rate_wpm,
-                    "volume": self.preferences.volume,
-                }
+                VoicePreferencesMessage(
+                    rate_wpm=self.preferences.rate_wpm, volume=self.preferences.volume
+                )
             )
             say = change.say
         elif match.outcome == "perform" and action == "repeat":
             say = self.last_said or None
         if action in ("stop_listening", "start_listening"):
-            self._send({"type": "listening", "listening": self.matcher.listening})
+            self._send(ListeningMessage(listening=self.matcher.listening))
         self._send(
-            {
-                "type": "command",
-                "action": action,
-                "outcome": match.outcome,
-                "heard": match.heard,
-                "said": say is not None,
-            }
+            CommandMessage(
+                action=action, outcome=match.outcome, heard=match.heard, said=say is not None
+            )
         )
         if say:
             await self.say(say, remember=action != "repeat")
 
 
-def _text(value: object) -> str:
-    return value.strip()[:MAX_SAY_CHARS] if isinstance(value, str) else ""
+def _text(value: str | None) -> str:
+    return value.strip()[:MAX_SAY_CHARS] if value is not None else ""

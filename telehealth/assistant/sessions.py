@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +23,7 @@ from telehealth.settings import Settings
 from telehealth.speech import SpeechService
 from voice.peer import AssistantPeer
 from voice.peer_events import PeerClosed, PeerEvent
+from voice.peer_messages import ChannelMessage
 from voice.recognition import SpeechEngine
 
 log = logging.getLogger("telehealth.assistant")
@@ -119,9 +120,11 @@ class AssistantSessions:
         offer_sdp: str,
         phrases: list[str] | None,
         consumer: EventConsumer,
+        client_messages: Mapping[str, type[ChannelMessage]] | None = None,
     ) -> tuple[AssistantPeer, str]:
         """A new peer for `key` (replacing an older one) answering `offer_sdp`, recognizing
-        with `engine` (one of `speech`'s). TooManyAssistants when a cap is reached."""
+        with `engine` (one of `speech`'s); the page may send it `client_messages` (and
+        `subscribe`). TooManyAssistants when a cap is reached."""
         person = person_of(participant)
 
         async def on_event(event: PeerEvent) -> None:
@@ -143,6 +146,7 @@ class AssistantSessions:
             synthesizer=self.speech.synthesizer,
             configuration=rtc_configuration(self.settings, participant.peer_id),
             on_event=on_event,
+            client_messages=client_messages,
             name=f"assistant-{key.mode}",
         )
         self._peers[key] = _Place(person, peer)

@@ -46,6 +46,9 @@ class Action:
     cancelled: str | None = None  # said when the confirmation is answered "no"
     confirmation_answer: bool = False  # yes/no: only heard while a confirmation is pending
     opposite: str | None = None  # the action that shares this one's shortcut (a toggle)
+    # Carried out by the voice assistant itself (it speaks the outcome: help, faster...);
+    # the page asks it to by key or click and only shows that it happened.
+    performed_by_assistant: bool = False
 
     @property
     def primary_phrase(self) -> str:
@@ -124,6 +127,7 @@ ACTIONS: tuple[Action, ...] = (
         "Alt+H",
         "Hear or show the commands for this page",
         PAGES,
+        performed_by_assistant=True,
     ),
     Action(
         "where_am_i",
@@ -131,6 +135,7 @@ ACTIONS: tuple[Action, ...] = (
         "Alt+W",
         "Hear which page you are on",
         PAGES,
+        performed_by_assistant=True,
     ),
     Action(
         "repeat",
@@ -138,6 +143,7 @@ ACTIONS: tuple[Action, ...] = (
         "Alt+R",
         "Repeat the last thing said",
         PAGES,
+        performed_by_assistant=True,
     ),
     Action(
         "check_in",
@@ -153,14 +159,29 @@ ACTIONS: tuple[Action, ...] = (
         "Start the symptom questions",
         ("join", "device_check", "waiting"),
     ),
-    Action("faster", ("faster", "speak faster", "go faster"), "Alt+.", "Speak faster", PAGES),
-    Action("slower", ("slower", "slow down", "go slower"), "Alt+,", "Speak slower", PAGES),
+    Action(
+        "faster",
+        ("faster", "speak faster", "go faster"),
+        "Alt+.",
+        "Speak faster",
+        PAGES,
+        performed_by_assistant=True,
+    ),
+    Action(
+        "slower",
+        ("slower", "slow down", "go slower"),
+        "Alt+,",
+        "Speak slower",
+        PAGES,
+        performed_by_assistant=True,
+    ),
     Action(
         "louder",
         ("louder", "speak louder", "raise the volume"),
         "Alt+ArrowUp",
         "Speak louder",
         PAGES,
+        performed_by_assistant=True,
     ),
     Action(
         "softer",
@@ -168,6 +189,7 @@ ACTIONS: tuple[Action, ...] = (
         "Alt+ArrowDown",
         "Speak more softly",
         PAGES,
+        performed_by_assistant=True,
     ),
     Action(
         "end_call",
@@ -185,6 +207,7 @@ ACTIONS: tuple[Action, ...] = (
         "Stop listening for voice commands",
         PAGES,
         opposite="start_listening",
+        performed_by_assistant=True,
     ),
     Action(
         "start_listening",
@@ -193,6 +216,7 @@ ACTIONS: tuple[Action, ...] = (
         "Start listening for voice commands again",
         PAGES,
         opposite="stop_listening",
+        performed_by_assistant=True,
     ),
     Action(
         "yes",
@@ -213,6 +237,11 @@ ACTIONS: tuple[Action, ...] = (
 )
 
 _BY_ID: dict[str, Action] = {action.id: action for action in ACTIONS}
+
+ASSISTANT_ACTIONS: frozenset[str] = frozenset(
+    action.id for action in ACTIONS if action.performed_by_assistant
+)
+"""The actions the voice assistant carries out itself (the browser reads the same flag)."""
 
 
 def check_page(page: str) -> Page:

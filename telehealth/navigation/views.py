@@ -27,6 +27,7 @@ def registry_view(wake_phrase: str, page: str | None = None) -> dict[str, Any]:
                 "confirm": action.confirm,
                 "confirmation_answer": action.confirmation_answer,
                 "opposite": action.opposite,
+                "performed_by_assistant": action.performed_by_assistant,
             }
             for action in ACTIONS
             if only is None or only in action.pages

@@ -92,6 +92,11 @@ _VOICE_PATIENT = """
   Native.prototype.createDataChannel = function (label, options) {
     const channel = create.call(this, label, options);
     if (label === "assistant") {
+      // The test hears like the patient: it asks for the end of each prompt (and what the
+      // server heard, for the failure message), which the page itself does not read.
+      channel.addEventListener("open", () => {
+        channel.send(JSON.stringify({ type: "subscribe", events: ["spoken", "final"] }));
+      });
       channel.addEventListener("message", (event) => {
         try { window.__assistant.push(JSON.parse(event.data)); } catch {}
       });
@@ -200,7 +205,7 @@ def answer_intake(patient: Patient) -> None:
             return
         stage = turn["stage"]
         if stage == "question":
-            reply, expected = REPLIES[turn["linkId"]]
+            reply, expected = REPLIES[turn["link_id"]]
         elif stage == "confirm":
             reply = "yes" if all(w in turn["prompt"].lower() for w in expected) else "no"
         elif stage == "summary":

@@ -3,7 +3,10 @@ invite preview, and every refusal with its status. Real server, real Whisper, re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,7 @@ import httpx
 import numpy as np
 import pytest
 import pytest_asyncio
-from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 
 from tests.telehealth.test_websocket import Clinic, speech_clinic
@@ -26,6 +29,9 @@ async def clinic(tmp_path: Path) -> AsyncIterator[Clinic]:
         yield clinic
 
 
+PAGE_CHANNELS: dict[RTCPeerConnection, RTCDataChannel] = {}  # each offer's "assistant" channel
+
+
 async def offer_sdp(tmp_path: Path) -> tuple[RTCPeerConnection, str]:
     silence = tmp_path / "silence.wav"
     write_wav(silence, np.zeros(16000, np.int16).tobytes(), 16000)
@@ -33,7 +39,7 @@ async def offer_sdp(tmp_path: Path) -> tuple[RTCPeerConnection, str]:
     player = MediaPlayer(str(silence))
     assert player.audio is not None
     pc.addTrack(player.audio)
-    pc.createDataChannel("assistant")
+    PAGE_CHANNELS[pc] = pc.createDataChannel("assistant")
     await pc.setLocalDescription(await pc.createOffer())
     return pc, pc.localDescription.sdp
 
@@ -96,3 +102,54 @@ async def test_the_invite_preview_names_the_visit_without_opening_it(clinic: Cli
         assert "not valid" in unknown.json()["detail"]
         short = await client.post("/api/patient/invite", json={"invite": "short"})
         assert short.status_code == 422
+
+
+async def eventually(condition: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout_s} s")
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.asyncio
+async def test_the_page_talks_typed_messages_and_gets_events_only_when_subscribed(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    ada = await clinic.login("ada@clinic.example")
+    visit_id, invite = await clinic.new_visit(ada)
+    pc, sdp = await offer_sdp(tmp_path)
+    page = PAGE_CHANNELS.pop(pc)
+    received: list[dict[str, Any]] = []
+    page.on("message", lambda text: received.append(json.loads(text)))
+
+    def of_type(kind: str) -> list[dict[str, Any]]:
+        return [message for message in received if message["type"] == kind]
+
+    try:
+        body = {"sdp": sdp, "mode": "commands", "page": "join", "invite": invite}
+        answered = await post_offer(clinic, visit_id, body)
+        assert answered.status_code == 200, answered.text
+        await pc.setRemoteDescription(
+            RTCSessionDescription(sdp=answered.json()["sdp"], type="answer")
+        )
+        await eventually(lambda: page.readyState == "open", 20)
+
+        # Unknown and invalid messages are refused on the channel; the connection goes on.
+        page.send(json.dumps({"type": "intake_turn", "prompt": "x"}))  # not the page's to send
+        page.send(json.dumps({"type": "ask", "id": "q", "expects": "essay", "prompt": "Why?"}))
+        await eventually(lambda: len(of_type("error")) == 2, 20)
+        assert [m["code"] for m in of_type("error")] == ["unknown_type", "invalid"]
+
+        # Speech is not reported before the page subscribes...
+        page.send(json.dumps({"type": "say", "text": "One."}))
+        await asyncio.sleep(3)
+        assert [m["type"] for m in received] == ["error", "error"]
+        # ...and only what it subscribed to afterwards.
+        page.send(json.dumps({"type": "subscribe", "events": ["spoken"]}))
+        page.send(json.dumps({"type": "say", "text": "Two."}))
+        await eventually(lambda: any(m["text"] == "Two." for m in of_type("spoken")), 60)
+        assert not of_type("speaking") and not of_type("final")
+        assert pc.connectionState == "connected"
+    finally:
+        await pc.close()

@@ -54,7 +54,7 @@ async def test_a_failing_event_is_told_and_the_next_utterance_works(
     told = f"{TROUBLE} {VoiceNavigator.way_on}"
     assert "keyboard" in told
     assert harness.peer.texts() == [told]
-    assert harness.peer.of_type("hint") == [{"type": "hint", "text": told}]
+    assert harness.peer.of_type("hint") == [{"type": "hint", "text": told, "heard": ""}]
     assert navigator.failures == 1
     (failure,) = [r for r in caplog.records if "could not handle an event" in r.getMessage()]
     assert getattr(failure, "visit_id", None) == "visit-1"

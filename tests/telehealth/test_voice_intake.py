@@ -76,6 +76,11 @@ async def answer_by_voice(base: str, patient: str, visit_id: str, folder: Path) 
     heard: list[str] = []
     finished: asyncio.Queue[str] = asyncio.Queue()
 
+    @channel.on("open")
+    def on_open() -> None:  # the test listens like a page that shows what was heard
+        events = ["final", "not_understood", "spoken"]
+        channel.send(json.dumps({"type": "subscribe", "events": events}))
+
     @channel.on("message")
     def on_message(message: str) -> None:
         payload = json.loads(message)
@@ -108,7 +113,7 @@ async def answer_by_voice(base: str, patient: str, visit_id: str, folder: Path) 
                 prompts.append(turn["prompt"])
                 if turn["done"]:
                     break
-                stage, link_id = turn["stage"], turn["linkId"]
+                stage, link_id = turn["stage"], turn["link_id"]
                 if stage == "question":
                     reply, expected = SPOKEN[link_id]
                 elif stage == "confirm":
@@ -203,7 +208,7 @@ async def test_a_database_failure_mid_intake_is_told_and_the_next_answer_works(
     try:
         async with asyncio.timeout(180):
             first = await turns.get()
-            assert first["linkId"] == "reason" and first["stage"] == "question"
+            assert first["link_id"] == "reason" and first["stage"] == "question"
             await heard_in_full(first["prompt"])
             async with failing_intake_storage(clinic.app.state.services.database):
                 answer("I have a sore throat")
@@ -211,11 +216,11 @@ async def test_a_database_failure_mid_intake_is_told_and_the_next_answer_works(
                 # The page's status line says so, the keyboard is offered, and it is spoken.
                 assert trouble["prompt"].startswith(TROUBLE)
                 assert "say it again" in trouble["prompt"]
-                assert trouble["offerKeyboard"] is True and trouble["linkId"] == "reason"
+                assert trouble["offer_keyboard"] is True and trouble["link_id"] == "reason"
                 await heard_in_full(trouble["prompt"])
             answer("I have a sore throat")
             confirm = await turns.get()
-            assert confirm["stage"] == "confirm" and confirm["linkId"] == "reason"
+            assert confirm["stage"] == "confirm" and confirm["link_id"] == "reason"
             await heard_in_full(confirm["prompt"])
     finally:
         await pc.close()

@@ -7,17 +7,20 @@ runs over real WebRTC with real speech in tests/browser/test_voice_journey.py.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 import pytest
 import pytest_asyncio
 
+from telehealth.assistant.channel_messages import NAVIGATOR_MESSAGES
 from telehealth.assistant.navigator import NAME_HINT, YES_OR_NO_HINT, VoiceNavigator
 from telehealth.navigation import VoicePreferences
 from telehealth.navigation.answers import spoken_name, yes_or_no
 from voice.peer import AssistantPeer
 from voice.peer_events import ClientMessage, PeerClosed, Recognized
+from voice.peer_messages import ChannelMessage, MessageRefused, parse_channel_message
 from voice.recognition import Final, NotUnderstood
 
 
@@ -39,9 +42,8 @@ class RecordingPeer:
         self.said.append((text, rate_wpm, volume))
         return 1.0
 
-    def send_message(self, payload: dict[str, Any]) -> bool:
-        self.sent.append(payload)
-        return True
+    def send_message(self, message: ChannelMessage) -> None:
+        self.sent.append(message.model_dump())
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [message for message in self.sent if message["type"] == kind]
@@ -65,7 +67,9 @@ class Harness:
         await asyncio.sleep(0.01)
 
     async def message(self, **payload: Any) -> None:
-        await self.navigator(ClientMessage(str(payload["type"]), payload))
+        # Parsed as the peer parses what the page sends (it refuses what does not parse).
+        parsed = parse_channel_message(json.dumps(payload), NAVIGATOR_MESSAGES)
+        await self.navigator(ClientMessage(parsed))
         await self.settle()
 
     async def hear(self, text: str, *, listed: bool = True) -> None:
@@ -214,7 +218,7 @@ async def test_on_the_intake_page_the_dialogue_answers_help_and_repeat(
 
 
 @pytest.mark.asyncio
-async def test_a_command_not_understood_gets_a_hint_and_bad_messages_are_ignored(
+async def test_a_command_not_understood_gets_a_hint_and_bad_messages_are_refused(
     harness: Harness,
 ) -> None:
     await harness.hear("Open the pod bay doors.", listed=False)
@@ -222,11 +226,17 @@ async def test_a_command_not_understood_gets_a_hint_and_bad_messages_are_ignored
         "Sorry, I didn't catch that. Say 'what can I say' to hear the commands."
     ]
     before = len(harness.peer.sent)
-    await harness.message(type="page", page="nowhere")
-    await harness.message(type="page", page="call", in_call="yes")
-    await harness.message(type="ask", id="x", expects="essay", prompt="Why?")
-    await harness.message(type="ask", id=7, expects="text", prompt="Why?")
-    await harness.message(type="unknown")
+    refused = [
+        ({"type": "page", "page": "nowhere"}, "invalid"),
+        ({"type": "page", "page": "call", "in_call": "yes"}, "invalid"),
+        ({"type": "ask", "id": "x", "expects": "essay", "prompt": "Why?"}, "invalid"),
+        ({"type": "ask", "id": 7, "expects": "text", "prompt": "Why?"}, "invalid"),
+        ({"type": "unknown"}, "unknown_type"),
+    ]
+    for payload, code in refused:
+        with pytest.raises(MessageRefused) as caught:
+            await harness.message(**payload)
+        assert caught.value.error.code == code
     assert harness.navigator.matcher.page == "join"
     assert harness.navigator.question is None
     assert len(harness.peer.sent) == before

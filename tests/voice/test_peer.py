@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -35,6 +35,7 @@ from voice.peer_events import (
     PeerEvent,
     Recognized,
 )
+from voice.peer_messages import EVENT_TYPES, ChannelMessage
 from voice.recognition import Final, NotUnderstood, SpeechEngine
 from voice.tts import SpeechSynthesizer
 
@@ -72,6 +73,13 @@ def padded_speech(
     return path
 
 
+class PageTest(ChannelMessage):
+    """An app message for the inbound test (the app's real ones live in telehealth)."""
+
+    type: Literal["page"] = "page"
+    page: str
+
+
 async def eventually(condition: Callable[[], bool], timeout_s: float) -> None:
     """Wait until `condition()` holds, polling; TimeoutError after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
@@ -85,7 +93,9 @@ class LoopbackClient:
     """A participant's browser stand-in: microphone from a WAV, the "assistant" data channel,
     and the RMS of every frame received on the assistant's audio track."""
 
-    def __init__(self, wav: Path | None, *, channel_id: int | None = None) -> None:
+    def __init__(
+        self, wav: Path | None, *, channel_id: int | None = None, subscribe: list[str] | None = None
+    ) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.player = MediaPlayer(str(wav)) if wav is not None else None
         if self.player is not None and self.player.audio is not None:
@@ -97,6 +107,9 @@ class LoopbackClient:
         )
         self.messages: list[dict[str, Any]] = []
         self.channel.on("message", self._on_message)
+        if subscribe is not None:  # as a page does once its channel opens
+            message = json.dumps({"type": "subscribe", "events": subscribe})
+            self.channel.on("open", lambda: self.channel.send(message))
         self.received: list[tuple[float, float, int]] = []  # (monotonic time, rms, pts)
         self._reader: asyncio.Task[None] | None = None
         self.pc.on("track", self._on_track)
@@ -169,7 +182,7 @@ async def test_speech_in_finals_out_and_spoken_prompt_back(
         events.append(event)
 
     peer = AssistantPeer(whisper, synthesizer=synthesizer, on_event=consume, name="peer-e2e")
-    client = LoopbackClient(wav)
+    client = LoopbackClient(wav, subscribe=["final"])  # the page asks for finals only
     try:
         await client.connect(peer)
         await client.wait_for("final")
@@ -189,7 +202,9 @@ async def test_speech_in_finals_out_and_spoken_prompt_back(
         quiet = client.rms_since(before)
         # 30 frames were due; a loaded machine may deliver fewer in the window, never sound.
         assert len(quiet) >= 10 and max(quiet) < SILENCE_RMS
-        # ...and speech after `say`.
+        # ...and speech after `say`, reported once the page asks for it (instead of finals).
+        client.channel.send(json.dumps({"type": "subscribe", "events": ["speaking", "spoken"]}))
+        await eventually(lambda: peer.subscription.events == {"speaking", "spoken"}, 5)
         spoken_at = time.monotonic()
         seconds = await peer.say("Your microphone is now muted.")
         assert 1.0 < seconds < 5.0
@@ -201,6 +216,7 @@ async def test_speech_in_finals_out_and_spoken_prompt_back(
             {"type": "speaking", "text": "Your microphone is now muted."}
         ]
         assert client.of_type("spoken")[0]["interrupted"] is False
+        assert not client.of_type("partial") and not client.of_type("not_understood")
         assert not speaking(peer)
         # pts advance by one 20 ms Opus frame at a time (the client sees RTP time).
         steps = {b[2] - a[2] for a, b in zip(client.received, client.received[1:], strict=False)}
@@ -221,6 +237,7 @@ async def test_command_mode_over_the_peer(whisper: SpeechEngine, speech_dir: Pat
         whisper,
         phrases=["mute", "unmute", "turn the camera off", "help"],
         on_event=queue,
+        subscribed=EVENT_TYPES,
         name="peer-commands",
     )
     client = LoopbackClient(wav)
@@ -255,7 +272,7 @@ async def test_stop_delivers_the_utterance_in_progress(
     async def consume(event: PeerEvent) -> None:
         events.append(event)
 
-    peer = AssistantPeer(whisper, on_event=consume, name="peer-stop")
+    peer = AssistantPeer(whisper, on_event=consume, subscribed=EVENT_TYPES, name="peer-stop")
     client = LoopbackClient(wav)
     try:
         await client.connect(peer)
@@ -342,7 +359,9 @@ async def test_korean_commands_with_vosk(speech_dir: Path) -> None:
     commands = ["카메라 꺼", "음소거", "안녕하세요", "아니요", "도움말"]
     wav = padded_speech(speech_dir / "ko.wav", ["카메라 꺼", "음소거"], voice="ko")
     # Also: a negotiated data channel, created by both sides with an agreed id.
-    peer = AssistantPeer(engine, phrases=commands, channel_id=3, name="peer-korean")
+    peer = AssistantPeer(
+        engine, phrases=commands, channel_id=3, subscribed=EVENT_TYPES, name="peer-korean"
+    )
     client = LoopbackClient(wav, channel_id=3)
     try:
         await client.connect(peer)
@@ -366,19 +385,34 @@ async def test_app_messages_from_the_browser_reach_the_app_and_junk_does_not(
     async def consume(event: PeerEvent) -> None:
         events.append(event)
 
-    peer = AssistantPeer(whisper, on_event=consume, name="peer-inbound")
+    peer = AssistantPeer(
+        whisper, on_event=consume, client_messages={"page": PageTest}, name="peer-inbound"
+    )
     client = LoopbackClient(silence)
     try:
         await client.connect(peer)
         await eventually(lambda: client.channel.readyState == "open", 10)
-        for junk in (b"\x00binary", "not json", "[1, 2]", '{"type": 3}', '{"type": ""}'):
-            client.channel.send(junk)
-        client.channel.send(json.dumps({"type": "say", "text": "x" * 5000}))  # too long
+        junk: list[tuple[str | bytes, str]] = [
+            (b"\x00binary", "not_json"),
+            ("not json", "not_json"),
+            ("[1, 2]", "not_json"),
+            ('{"type": 3}', "not_json"),
+            ('{"type": "say", "text": "hello"}', "unknown_type"),  # not accepted here
+            ('{"type": "page", "page": 7}', "invalid"),
+            ('{"type": "page", "page": "waiting", "secret": "x"}', "invalid"),
+            (json.dumps({"type": "page", "page": "x" * 5000}), "too_big"),
+        ]
+        for data, _code in junk:
+            client.channel.send(data)
         client.channel.send(json.dumps({"type": "page", "page": "waiting"}))
         await eventually(lambda: any(isinstance(e, ClientMessage) for e in events), 10)
+        await client.wait_for("error", count=len(junk))
         received = [e for e in events if isinstance(e, ClientMessage)]
-        assert received == [ClientMessage("page", {"type": "page", "page": "waiting"})]
-        assert peer.client_messages_refused == 6
+        assert received == [ClientMessage(PageTest(page="waiting"))]
+        assert [m["code"] for m in client.of_type("error")] == [code for _, code in junk]
+        unexpected = client.of_type("error")[6]
+        assert unexpected["detail"] == "page: unexpected fields"  # "secret" is not echoed
+        assert peer.client_messages_refused == len(junk)
         assert not peer.closed  # bad input is refused, the connection goes on
     finally:
         await client.close()

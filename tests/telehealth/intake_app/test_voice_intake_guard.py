@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from telehealth.assistant.behaviour import TROUBLE
+from telehealth.assistant.channel_messages import IntakeTurnMessage
 from telehealth.assistant.intake_voice import VoiceIntake
 from telehealth.intake_service import IntakeSessions
 from telehealth.storage import Database
@@ -90,7 +91,7 @@ def trouble_turn(intake: VoiceIntake, text: str) -> dict[str, Any]:
     """The intake_turn the page gets on a failure: the open question, the keyboard offered."""
     assert intake.last_turn is not None
     told = dataclasses.replace(intake.last_turn, prompt=text, new_flags=(), offer_keyboard=True)
-    return {"type": "intake_turn", **told.to_dict()}
+    return IntakeTurnMessage.of(told).model_dump()
 
 
 def logged_text(records: list[logging.LogRecord]) -> str:
@@ -109,7 +110,7 @@ async def test_a_reply_lost_to_the_database_is_told_and_the_next_reply_works(
         intake.attach(cast(AssistantPeer, peer))
         await until(lambda: len(turns(peer)) == 1)
         first = turns(peer)[0]
-        assert first["linkId"] == "reason" and first["stage"] == "question"
+        assert first["link_id"] == "reason" and first["stage"] == "question"
 
         with caplog.at_level(logging.INFO, logger="telehealth"):
             async with failing_intake_storage(database):
@@ -119,7 +120,7 @@ async def test_a_reply_lost_to_the_database_is_told_and_the_next_reply_works(
         assert told.startswith(TROUBLE) and "say it again" in told and "Type instead" in told
         # Shown where the page shows every prompt (its role="status" line), keyboard offered,
         assert turns(peer)[1] == trouble_turn(intake, told)
-        assert turns(peer)[1]["offerKeyboard"] is True
+        assert turns(peer)[1]["offer_keyboard"] is True
         # ...and spoken.
         assert peer.texts()[-1] == told
         assert intake.failures == 1
@@ -136,7 +137,7 @@ async def test_a_reply_lost_to_the_database_is_told_and_the_next_reply_works(
         await hear(intake, REASON)
         await until(lambda: len(turns(peer)) == 3)
         confirm = turns(peer)[2]
-        assert confirm["stage"] == "confirm" and confirm["linkId"] == "reason"
+        assert confirm["stage"] == "confirm" and confirm["link_id"] == "reason"
         assert "sore throat" in confirm["prompt"].lower()
         assert peer.texts()[-1] == confirm["prompt"]
         assert intake.failures == 1
@@ -156,10 +157,10 @@ async def test_an_intake_that_could_not_start_starts_on_the_next_utterance(
             await until(lambda: intake.failures == 1 and len(turns(peer)) == 1)
         told = intake.trouble_text()
         assert turns(peer)[0]["prompt"] == told
-        assert turns(peer)[0]["offerKeyboard"] is True and turns(peer)[0]["done"] is False
+        assert turns(peer)[0]["offer_keyboard"] is True and turns(peer)[0]["done"] is False
         assert peer.texts() == [told]
 
         await hear(intake, "hello")  # whatever is said: the first question now
         await until(lambda: len(turns(peer)) == 2)
-        assert turns(peer)[1]["linkId"] == "reason" and turns(peer)[1]["stage"] == "question"
+        assert turns(peer)[1]["link_id"] == "reason" and turns(peer)[1]["stage"] == "question"
         assert peer.texts()[-1] == turns(peer)[1]["prompt"]

@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Page, async_playwright
 
+from telehealth.navigation.actions import ASSISTANT_ACTIONS
 from tests.conftest import make_settings
 from tests.telehealth.live_server import free_port, live_server
 
@@ -113,6 +114,9 @@ async def test_actions_js_in_chromium(page: Page) -> None:
     await tab.evaluate("actions.setPage('join')")
     assert await tab.evaluate("actions.perform('check_in', 'voice')") is True
     await tab.evaluate("actions.setPage('call')")
+
+    # The assistant's own actions come from the registry (no copy in the page's modules).
+    assert set(await tab.evaluate("actions.assistantActions()")) == ASSISTANT_ACTIONS
 
     # Buttons get aria-keyshortcuts from the registry.
     assert await tab.get_attribute("[data-action=mute]", "aria-keyshortcuts") == "Alt+M"

@@ -33,6 +33,7 @@ async def test_the_registry_with_the_configured_wake_phrase(tmp_path: Path) -> N
         "confirm": None,
         "confirmation_answer": False,
         "opposite": "unmute",
+        "performed_by_assistant": False,
     }
     assert set(body["pages"]) == set(PAGES)
     assert body["pages"]["call"]["place"] == "in the video call"

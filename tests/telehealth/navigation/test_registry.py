@@ -7,6 +7,7 @@ from itertools import combinations
 
 import pytest
 
+from telehealth.assistant.navigator import SPOKEN_ACTIONS
 from telehealth.navigation import (
     ACTIONS,
     PAGES,
@@ -19,6 +20,7 @@ from telehealth.navigation import (
     registry_view,
     where_am_i_text,
 )
+from telehealth.navigation.actions import ASSISTANT_ACTIONS
 from telehealth.navigation.matching import ActionPhrases
 from voice.phrases import PhraseList, normalize_text
 
@@ -202,6 +204,7 @@ def test_the_json_view_lists_everything_the_browser_needs() -> None:
         "confirm": "Are you sure? Say yes to end the call.",
         "confirmation_answer": False,
         "opposite": None,
+        "performed_by_assistant": False,
     }
     assert set(view["pages"]) == set(PAGES)
     assert view["pages"]["waiting"]["help"].startswith("You are in the waiting room.")
@@ -228,3 +231,21 @@ def test_no_two_actions_on_a_page_have_near_identical_phrases() -> None:
                 for b in second.phrases:
                     score = fuzz.ratio(normalize_text(a), normalize_text(b))
                     assert score < 96, (page, a, b, score)
+
+
+def test_the_registry_says_which_actions_the_assistant_carries_out() -> None:
+    # The one list the navigator and the page (actions.js assistantActions) both read.
+    assert {
+        "help",
+        "where_am_i",
+        "repeat",
+        "faster",
+        "slower",
+        "louder",
+        "softer",
+        "stop_listening",
+        "start_listening",
+    } == ASSISTANT_ACTIONS
+    assert SPOKEN_ACTIONS is ASSISTANT_ACTIONS
+    view = registry_view("assistant")["actions"]
+    assert {item["id"] for item in view if item["performed_by_assistant"]} == ASSISTANT_ACTIONS

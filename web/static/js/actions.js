@@ -26,6 +26,7 @@ export { parseShortcut, shortcutLabel, shortcutMatches };
  * @property {string[]} pages
  * @property {boolean} [confirm] asked about before a click or key performs it
  * @property {boolean} [confirmation_answer] a yes or no answer, not a command
+ * @property {boolean} [performed_by_assistant] the voice assistant carries it out itself
  *
  * @typedef {object} Registry
  * @property {string} wake_phrase
@@ -107,6 +108,11 @@ export function whereText(page = currentPage) {
  */
 export function getAction(id) {
   return byId.get(id);
+}
+
+/** The ids of the actions the voice assistant carries out itself (faster, help...). */
+export function assistantActions() {
+  return registry.actions.filter((action) => action.performed_by_assistant).map((a) => a.id);
 }
 
 /**

@@ -5,6 +5,7 @@
 // on the "assistant" data channel, and may speak prompts on its return audio track.
 
 import { ApiError, api } from "./api.js";
+import { EVENT_MESSAGES, MAX_PAGE_MESSAGE_CHARS, PAGE_MESSAGES } from "./assistant-protocol.js";
 import { Emitter } from "./emitter.js";
 
 const GATHER_TIMEOUT_MS = 5000; // the server does not trickle: send every candidate at once
@@ -46,9 +47,9 @@ function iceGatheringDone(pc, timeoutMs) {
  *
  * `track` is the microphone track the call sends (the same object, so muting it mutes
  * this too), `audio` an <audio> element for the assistant's spoken prompts. Handlers:
- * `on(type, fn)` for every data-channel event by its type ("partial", "final",
- * "not_understood", "speaking", "spoken", "audio_dropped", ...), and for events of the
- * connection itself: "state" ({state}: connecting, connected, retrying, stopped, closed),
+ * `on(type, fn)` for every data-channel message by its type (assistant-protocol.js; the
+ * server's events "partial", "final", "speaking"... come only after `subscribe(events)`),
+ * and for events of the connection itself: "state" ({state}: connecting, connected, retrying, stopped, closed),
  * "ready" (the server's answer: {engine, model, language}) and "problem"
  * ({status, detail, language, final}) when the server refuses or the link fails.
  */
@@ -136,14 +137,30 @@ export class AssistantConnection {
   }
 
   /**
-   * Send a JSON message to the assistant on the data channel; kept (at most 16) until the
-   * channel opens. Messages of a connection that fails are not re-sent on the next one.
-   * @param {Record<string, unknown>} message
+   * Send a message (one of PAGE_MESSAGES) to the assistant on the data channel; kept (at
+   * most 16) until the channel opens. Messages of a connection that fails are not re-sent
+   * on the next one. A message the server would refuse is not sent at all.
+   * @param {{ type: string } & Record<string, unknown>} message
    */
   send(message) {
+    if (!PAGE_MESSAGES.includes(message.type)) {
+      throw new TypeError(`not an assistant message: ${message.type}`);
+    }
     const text = JSON.stringify(message);
+    if (text.length > MAX_PAGE_MESSAGE_CHARS) throw new RangeError("assistant message too long");
     if (this.#channel && this.#channel.readyState === "open") this.#channel.send(text);
     else if (this.#unsent.length < 16) this.#unsent.push(text);
+  }
+
+  /**
+   * Receive these server events (EVENT_MESSAGES) from now on, and no others; each new
+   * connection starts with none, so a page subscribes again on "ready".
+   * @param {string[]} events
+   */
+  subscribe(events) {
+    const unknown = events.filter((type) => !EVENT_MESSAGES.includes(type));
+    if (unknown.length) throw new TypeError(`not assistant events: ${unknown.join(", ")}`);
+    this.send({ type: "subscribe", events });
   }
 
   /**

@@ -114,8 +114,8 @@ export function mountIntakeStep({ getVisitId, getStream, getRtcConfig, onVoice =
   function onTurn(turn) {
     prompt.textContent = turn.prompt || "";
     // The spoken prompt carries the emergency advice when a red flag is new.
-    if (turn.urgent && turn.newFlags && turn.newFlags.length) showAlert(turn.prompt);
-    typeInstead.hidden = !turn.offerKeyboard;
+    if (turn.urgent && turn.new_flags && turn.new_flags.length) showAlert(turn.prompt);
+    typeInstead.hidden = !turn.offer_keyboard;
     if (turn.done) {
       showThanks();
       focusOn(alertBox.hidden ? done : alertBox);

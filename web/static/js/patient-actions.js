@@ -5,9 +5,9 @@
 
 import { announce } from "./a11y.js";
 import {
-  bindButtons, bindShortcuts, registerAction, renderHelp, setConfirmer, whereText,
+  assistantActions, bindButtons, bindShortcuts, registerAction, renderHelp, setConfirmer,
+  whereText,
 } from "./actions.js";
-import { ASSISTANT_ACTIONS } from "./voice-guide.js";
 
 const RECENT_CAPTIONS = 3;
 
@@ -54,8 +54,9 @@ export function registerPatientActions(hooks) {
     enabled: inCall,
   });
 
-  // The assistant's own actions: by voice it has already answered; by key it is asked to.
-  for (const id of ASSISTANT_ACTIONS) {
+  // The assistant's own actions (the registry says which): by voice it has already
+  // answered; by key it is asked to.
+  for (const id of assistantActions()) {
     registerAction(id, ({ source }) => {
       if (id === "help") hooks.helpPanel.open = true; // rendered on "toggle"
       if (source === "voice") return;

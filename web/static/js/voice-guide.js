@@ -12,17 +12,11 @@
 
 import { onAnnounce } from "./a11y.js";
 import { AssistantConnection } from "./assistant.js";
-import { perform } from "./actions.js";
+import { getAction, perform } from "./actions.js";
 import { readPref, writePref } from "./prefs.js";
 
 const ENABLED_KEY = "voiceGuidance";
 const VOICE_KEY = "voice";
-
-/** Actions the assistant carries out itself (speech rate, help...): a key press asks it. */
-export const ASSISTANT_ACTIONS = new Set([
-  "help", "where_am_i", "repeat", "faster", "slower", "louder", "softer",
-  "stop_listening", "start_listening",
-]);
 
 /** Whether the person wants voice guidance (on unless they turned it off). */
 export function voiceGuidanceWanted() {
@@ -173,7 +167,8 @@ export class VoiceGuide {
   async #onCommand({ action, outcome }) {
     if (outcome !== "perform") return; // asked to confirm, or cancelled: nothing to do yet
     const done = await perform(action, "voice");
-    if (!done && !ASSISTANT_ACTIONS.has(action)) {
+    // The assistant's own actions (the registry's performed_by_assistant) are done already.
+    if (!done && !getAction(action)?.performed_by_assistant) {
       this.say("That cannot be done right now.", { interrupt: true });
     }
   }
