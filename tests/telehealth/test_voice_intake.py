@@ -181,6 +181,10 @@ async def test_a_database_failure_mid_intake_is_told_and_the_next_answer_works(
     turns: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     spoken: asyncio.Queue[str] = asyncio.Queue()
 
+    @channel.on("open")
+    def on_open() -> None:  # to know when each prompt has been heard in full
+        channel.send(json.dumps({"type": "subscribe", "events": ["spoken"]}))
+
     @channel.on("message")
     def on_message(message: str) -> None:
         payload = json.loads(message)
