@@ -23,6 +23,7 @@ from telehealth.auth.second_factor import SecondFactorKeys
 from telehealth.auth.sign_in import SignInGuards
 from telehealth.event_payloads import room_event_log
 from telehealth.intake_service.runtime import open_intake
+from telehealth.intake_service.sessions import IntakeSessions
 from telehealth.metrics import ServiceMetrics
 from telehealth.middleware.body_limit import BodyLimit
 from telehealth.middleware.cross_site import CrossSiteGuard
@@ -113,6 +114,7 @@ async def open_services(
             assistants=assistants,
             caption_sink=transcripts,
             intake=intake,
+            intake_sessions=IntakeSessions(intake, database, hub),
             chat=chat,
             sign_in=SignInGuards(
                 throttle=throttle,

@@ -10,6 +10,7 @@ from telehealth.assistant.sessions import AssistantSessions
 from telehealth.assistant.transcript_sink import TranscriptWriter
 from telehealth.auth.sign_in import SignInGuards
 from telehealth.intake_service.runtime import IntakeRuntime
+from telehealth.intake_service.sessions import IntakeSessions
 from telehealth.metrics import ServiceMetrics
 from telehealth.realtime.chat import ChatRecorder
 from telehealth.realtime.revocations import Revocations
@@ -29,6 +30,8 @@ class Services:
     assistants: AssistantSessions
     caption_sink: TranscriptWriter
     intake: IntakeRuntime
+    # One for the app: the typed and the spoken intake store through the same sessions.
+    intake_sessions: IntakeSessions
     chat: ChatRecorder
     sign_in: SignInGuards
     revocations: Revocations

@@ -8,13 +8,9 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from signaling.peers import PeerInfo
-from telehealth.assistant.captions import CaptionRelay
-from telehealth.assistant.channel_messages import NAVIGATOR_MESSAGES
-from telehealth.assistant.intake_voice import VoiceIntake
-from telehealth.assistant.navigator import VoiceNavigator
-from telehealth.assistant.sessions import AssistantKey, EventConsumer, TooManyAssistants
+from telehealth.assistant.sessions import AssistantKey, TooManyAssistants
+from telehealth.assistant.wiring import AssistantRequest, behaviour_for
 from telehealth.deps import ServicesDep
-from telehealth.intake_service.sessions import IntakeSessions
 from telehealth.navigation import Page, VoicePreferences
 from telehealth.navigation.preferences import DEFAULT_VOLUME
 from telehealth.realtime.participants import (
@@ -90,51 +86,22 @@ async def offer(
     except VoiceError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from None
     rate_wpm = body.rate_wpm or services.settings.tts_rate_wpm
-    preferences = VoicePreferences(rate_wpm, body.volume)
-    behaviour: VoiceIntake | VoiceNavigator | None = None
-    consumer: EventConsumer
-    phrases: list[str] | None = None
-    if body.mode == "intake":
-        behaviour = VoiceIntake(
-            IntakeSessions(services.intake, services.database, services.hub),
-            visit_id,
-            preferences=preferences,
-        )
-        consumer = behaviour
-    elif body.mode == "commands":
-        behaviour = VoiceNavigator(
-            body.page,
-            wake_phrase=services.settings.wake_phrase,
-            preferences=preferences,
-            visit_id=visit_id,
-        )
-        phrases = behaviour.phrases()
-        consumer = behaviour
-    else:
-        consumer = CaptionRelay(
-            services.hub,
-            visit_id,
-            participant,
-            engine.info,
-            call_started_at=visit.started_at,
-            sink=services.caption_sink,
-        )
-    consumer = services.metrics.observing(consumer, captions=body.mode == "captions")
+    wanted = AssistantRequest(body.mode, body.page, VoicePreferences(rate_wpm, body.volume))
+    behaviour = behaviour_for(services, visit, participant, engine.info, wanted)
     try:
-        peer, answer = await services.assistants.open(
+        _peer, answer = await services.assistants.open(
             AssistantKey(visit_id, participant.peer_id, body.mode),
             participant,
             engine=engine,
             offer_sdp=body.sdp,
-            phrases=phrases,
-            consumer=consumer,
-            client_messages=NAVIGATOR_MESSAGES if body.mode == "commands" else None,
+            phrases=behaviour.phrases,
+            consumer=behaviour.consumer,
+            client_messages=behaviour.client_messages,
+            worker=behaviour.worker,
         )
     except TooManyAssistants as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
     except VoiceError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from None
-    if behaviour is not None:
-        behaviour.attach(peer)
     info = engine.info
     return AssistantAnswer(sdp=answer, engine=info.engine, model=info.model, language=info.language)

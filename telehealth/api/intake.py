@@ -70,8 +70,8 @@ def get_intake_runtime(services: ServicesDep) -> IntakeRuntime:
 IntakeRuntimeDep = Annotated[IntakeRuntime, Depends(get_intake_runtime)]
 
 
-def get_intake_sessions(runtime: IntakeRuntimeDep, services: ServicesDep) -> IntakeSessions:
-    return IntakeSessions(runtime, services.database, services.hub)
+def get_intake_sessions(services: ServicesDep) -> IntakeSessions:
+    return services.intake_sessions
 
 
 IntakeSessionsDep = Annotated[IntakeSessions, Depends(get_intake_sessions)]

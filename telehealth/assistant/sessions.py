@@ -13,12 +13,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy
 
 from signaling.peers import PeerInfo
-from telehealth.ice import turn_credentials
+from telehealth.ice import ice_servers
 from telehealth.settings import Settings
 from telehealth.speech import SpeechService
 from voice.peer import AssistantPeer
@@ -35,20 +35,30 @@ MAX_PEERS = 32
 CLOSE_TIMEOUT_S = 10.0
 
 
+class Attachable(Protocol):
+    """A behaviour with a worker of its own (`QueuedBehaviour`)."""
+
+    def attach(self, peer: AssistantPeer) -> None: ...
+
+
 class TooManyAssistants(Exception):
     """This process serves as many assistant peers as it can, or as the visit or the
     person may have."""
 
 
 def rtc_configuration(settings: Settings, user: str) -> RTCConfiguration:
-    """The server side's ICE servers: those configured, else none (never a public STUN)."""
-    servers = [RTCIceServer(urls=url) for url in settings.ice_servers if url.startswith("stun:")]
-    turn = [url for url in settings.ice_servers if url.startswith(("turn:", "turns:"))]
-    if turn and settings.turn_secret:
-        username, credential = turn_credentials(
-            settings.turn_secret.get_secret_value(), user, settings.turn_credential_ttl_s
+    """The server side's ICE servers, as browsers get them (`telehealth.ice`): those
+    configured, else none (never a public STUN)."""
+    secret = settings.turn_secret.get_secret_value() if settings.turn_secret else None
+    servers = [
+        RTCIceServer(**server)
+        for server in ice_servers(
+            settings.ice_servers,
+            turn_secret=secret,
+            user=user,
+            ttl_s=settings.turn_credential_ttl_s,
         )
-        servers.append(RTCIceServer(urls=turn, username=username, credential=credential))
+    ]
     policy = RTCIceTransportPolicy(settings.ice_transport_policy)
     return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
 
@@ -121,10 +131,12 @@ class AssistantSessions:
         phrases: list[str] | None,
         consumer: EventConsumer,
         client_messages: Mapping[str, type[ChannelMessage]] | None = None,
+        worker: Attachable | None = None,
     ) -> tuple[AssistantPeer, str]:
         """A new peer for `key` (replacing an older one) answering `offer_sdp`, recognizing
         with `engine` (one of `speech`'s); the page may send it `client_messages` (and
-        `subscribe`). TooManyAssistants when a cap is reached."""
+        `subscribe`). A behaviour's `worker` is attached before the offer is answered, so it
+        hears the first audio. TooManyAssistants when a cap is reached."""
         person = person_of(participant)
 
         async def on_event(event: PeerEvent) -> None:
@@ -150,12 +162,15 @@ class AssistantSessions:
             name=f"assistant-{key.mode}",
         )
         self._peers[key] = _Place(person, peer)
+        if worker is not None:
+            worker.attach(peer)
         if old is not None:
             await old.peer.close("replaced")
         try:
             answer = await peer.accept_offer(offer_sdp, "offer")
         except BaseException:
             self._forget(key, peer)
+            await peer.close("the offer could not be answered")  # ends the worker too
             raise
         log.info(
             "assistant opened",
