@@ -8,6 +8,7 @@ real DTLS/SRTP; nothing is faked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -171,11 +172,14 @@ def similar(text: str, expected: str) -> float:
     return fuzz.ratio(" ".join(normalize_words(text)), " ".join(normalize_words(expected)))
 
 
+EXPECTED = "please mute my microphone"
+
+
 @pytest.mark.asyncio
 async def test_speech_in_finals_out_and_spoken_prompt_back(
     whisper: SpeechEngine, speech_dir: Path, synthesizer: SpeechSynthesizer
 ) -> None:
-    wav = padded_speech(speech_dir / "mute.wav", ["please mute my microphone"])
+    wav = padded_speech(speech_dir / "mute.wav", [EXPECTED])
     events: list[PeerEvent] = []
 
     async def consume(event: PeerEvent) -> None:
@@ -186,8 +190,17 @@ async def test_speech_in_finals_out_and_spoken_prompt_back(
     try:
         await client.connect(peer)
         await client.wait_for("final")
+
+        def heard_so_far() -> str:
+            return " ".join(str(f["text"]) for f in client.of_type("final"))
+
+        # A loaded machine may end the utterance at the short pause after "mute" (segment
+        # joins are issue #17's and its benchmark's): what matters here is that every word
+        # comes out, in finals.
+        with contextlib.suppress(TimeoutError):
+            await eventually(lambda: similar(heard_so_far(), EXPECTED) >= 75, 10)
+        assert similar(heard_so_far(), EXPECTED) >= 75, heard_so_far()
         final = client.of_type("final")[0]
-        assert similar(final["text"], "please mute my microphone") >= 75, final["text"]
         # Times are on the participant's clock: the speech starts 0.5 s into the WAV.
         duration = read_wav(wav).duration_s
         assert 0.2 <= final["start_s"] < final["end_s"] <= duration
