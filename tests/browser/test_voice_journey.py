@@ -285,7 +285,15 @@ def test_a_patient_completes_the_visit_by_voice_alone(
     reason = answers_by_link_id(by_voice)["reason"]["answer"][0]["valueString"]
     assert "throat" in reason.lower()
     by_form = intake_by_form(speech_server, {**FORM_ANSWERS, "reason": reason})
-    assert without_identity(by_voice) == without_identity(by_form)
+    # Which answers differ, if any (the test's own sample answers): to tell a misheard
+    # answer from a lost one when this fails.
+    voice_answers, form_answers = answers_by_link_id(by_voice), answers_by_link_id(by_form)
+    differing = {
+        link: (voice_answers.get(link), form_answers.get(link))
+        for link in sorted(set(voice_answers) | set(form_answers))
+        if voice_answers.get(link) != form_answers.get(link)
+    }
+    assert without_identity(by_voice) == without_identity(by_form), (differing, patient.prompts)
     with speech_server.clinician_client() as client:
         consent = client.get(f"/api/visits/{visit_id}/consent").json()
     assert consent["transcript"] is True, consent
